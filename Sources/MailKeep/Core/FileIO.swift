@@ -1,0 +1,199 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A stream of bytes read in large chunks into a buffer the caller owns.
+///
+/// Files, stdin and decompressors all look like this, so every format reader works on all of
+/// them. A return of 0 means the end of the stream.
+public protocol ByteSource: AnyObject {
+    /// A name for error messages: the file's path, or `-` for stdin.
+    var name: String { get }
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int
+}
+
+/// Where bytes go: a file, stdout, or a compressor in front of one of those.
+public protocol ByteSink: AnyObject {
+    var name: String { get }
+    func write(_ bytes: UnsafeRawBufferPointer) throws
+    /// Flushes buffered bytes (compressors finish their stream); does not close the file.
+    func flush() throws
+}
+
+extension ByteSink {
+    public func write(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try write($0) }
+    }
+    public func write(_ string: String) throws {
+        var string = string
+        try string.withUTF8 { try write(UnsafeRawBufferPointer($0)) }
+    }
+}
+
+/// An open file descriptor. Closes itself when released unless it is stdin or stdout.
+public final class FileHandleFD: ByteSource, ByteSink {
+    public let fd: Int32
+    public let name: String
+    private let owned: Bool
+
+    public init(fd: Int32, name: String, owned: Bool) {
+        self.fd = fd
+        self.name = name
+        self.owned = owned
+    }
+
+    deinit {
+        if owned { _ = Glibc.close(fd) }
+    }
+
+    public static func standardInput() -> FileHandleFD { FileHandleFD(fd: 0, name: "-", owned: false) }
+    public static func standardOutput() -> FileHandleFD { FileHandleFD(fd: 1, name: "-", owned: false) }
+
+    /// Opens an existing file for reading. Refuses to follow a symlink in the last component
+    /// when `followLinks` is false, so a hostile tree cannot make mailkeep read `/etc/shadow`.
+    public static func open(reading path: String, followLinks: Bool = true) throws -> FileHandleFD {
+        var flags = O_RDONLY | O_CLOEXEC
+        if !followLinks { flags |= O_NOFOLLOW }
+        let fd = retryingEINTR { Glibc.open(path, flags) }
+        guard fd >= 0 else { throw ioError(path, "open") }
+        return FileHandleFD(fd: fd, name: path, owned: true)
+    }
+
+    /// Creates a new private file (0600 whatever the umask). Fails if it exists.
+    public static func create(_ path: String, exclusive: Bool = true) throws -> FileHandleFD {
+        var flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW
+        flags |= exclusive ? O_EXCL : O_TRUNC
+        let fd = retryingEINTR { Glibc.open(path, flags, 0o600) }
+        guard fd >= 0 else { throw ioError(path, "create") }
+        _ = fchmod(fd, 0o600)
+        return FileHandleFD(fd: fd, name: path, owned: true)
+    }
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        guard buffer.count > 0 else { return 0 }
+        while true {
+            let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
+            if n >= 0 { return n }
+            if errno == EINTR { continue }
+            throw ioError(name, "read")
+        }
+    }
+
+    /// Reads until `buffer` is full or the stream ends; returns how many bytes it got.
+    public func readFully(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        var total = 0
+        while total < buffer.count {
+            let n = try read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[total...]))
+            if n == 0 { break }
+            total += n
+        }
+        return total
+    }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw ioError(name, "write")
+            }
+            offset += n
+        }
+    }
+
+    public func flush() throws {}
+
+    public func sync() throws {
+        guard fsync(fd) == 0 || errno == EINVAL || errno == EROFS else { throw ioError(name, "fsync") }
+    }
+
+    /// Sets access and modification time, whole seconds.
+    public func setModificationTime(_ seconds: Int64) throws {
+        var times = [timespec(tv_sec: Int(seconds), tv_nsec: 0), timespec(tv_sec: Int(seconds), tv_nsec: 0)]
+        guard futimens(fd, &times) == 0 else { throw ioError(name, "set mtime") }
+    }
+
+    public func size() throws -> Int64 {
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw ioError(name, "stat") }
+        return Int64(st.st_size)
+    }
+
+    /// Reads the whole rest of the file into a new array (for small files: manifests, headers).
+    public func readAll(limit: Int = 1 << 30) throws -> [UInt8] {
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = try chunk.withUnsafeMutableBytes { try read(into: $0) }
+            if n == 0 { return out }
+            out.append(contentsOf: chunk[0..<n])
+            if out.count > limit {
+                throw MailKeepError.malformed(path: name, offset: Int64(limit), reason: "file larger than \(limit) bytes")
+            }
+        }
+    }
+}
+
+@inline(__always)
+func retryingEINTR(_ call: () -> Int32) -> Int32 {
+    while true {
+        let r = call()
+        if r >= 0 || errno != EINTR { return r }
+    }
+}
+
+/// Buffers small writes into large ones: mbox and tar writers emit many small pieces.
+public final class BufferedSink: ByteSink {
+    private let inner: ByteSink
+    private var buffer: UnsafeMutableRawBufferPointer
+    private var used = 0
+    public var name: String { inner.name }
+
+    public init(_ inner: ByteSink, capacity: Int = 1 << 20) {
+        self.inner = inner
+        buffer = .allocate(byteCount: capacity, alignment: 16)
+    }
+    deinit { buffer.deallocate() }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        if used + bytes.count > buffer.count {
+            try drain()
+            if bytes.count >= buffer.count {
+                try inner.write(bytes)
+                return
+            }
+        }
+        if bytes.count > 0 {
+            (buffer.baseAddress! + used).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+            used += bytes.count
+        }
+    }
+
+    private func drain() throws {
+        if used > 0 {
+            try inner.write(UnsafeRawBufferPointer(rebasing: buffer[0..<used]))
+            used = 0
+        }
+    }
+
+    public func flush() throws {
+        try drain()
+        try inner.flush()
+    }
+}
+
+/// Counts what passes through, for summaries and manifests.
+public final class CountingSink: ByteSink {
+    private let inner: ByteSink
+    public private(set) var count: Int64 = 0
+    public var name: String { inner.name }
+    public init(_ inner: ByteSink) { self.inner = inner }
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        try inner.write(bytes)
+        count += Int64(bytes.count)
+    }
+    public func flush() throws { try inner.flush() }
+}

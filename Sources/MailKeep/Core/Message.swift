@@ -1,0 +1,95 @@
+/// What mailkeep knows about a message besides its content bytes.
+///
+/// The content is the RFC 5322 message as its author's client would see it: for a message read
+/// from an mbox that is the bytes after the From_ line, with mboxrd `>From ` quoting removed and
+/// the mbox metadata headers (`Status`, `X-Status`, `Content-Length`) taken out into
+/// `mboxHeaders`. So the same message has the same content (and the same SHA-256) in an mbox,
+/// a Maildir or an `.eml` file.
+public struct MessageMetadata: Sendable, Equatable {
+    /// Folder path below the root of the tree, in UTF-8; empty for the root (INBOX) folder.
+    public var folder: [String]
+    /// Maildir flags: the sorted, distinct ASCII letters of the `:2,` info part.
+    public var flags: String
+    /// True for a message nobody has looked at yet (Maildir `new/`, mbox without `Status: O`).
+    public var isNew: Bool
+    /// Received time, Unix seconds (Maildir file mtime, the mbox From_ line's date).
+    public var received: Int64?
+    /// The From_ line as it stood in the source mbox, without its line ending.
+    public var fromLine: [UInt8]?
+    /// mbox metadata header lines, verbatim with their line endings, taken out of the content.
+    public var mboxHeaders: [UInt8]?
+    /// Where `mboxHeaders` stood: a byte offset into the content's header block.
+    public var mboxHeadersOffset: Int
+    /// The Maildir unique name (the part before the info separator), when the source had one.
+    public var uniqueName: String?
+    /// The file this message came from and its byte offset there, for error messages.
+    public var source: String
+    public var sourceOffset: Int64
+
+    public init(
+        folder: [String] = [], flags: String = "", isNew: Bool = false, received: Int64? = nil,
+        fromLine: [UInt8]? = nil, mboxHeaders: [UInt8]? = nil, mboxHeadersOffset: Int = 0,
+        uniqueName: String? = nil, source: String = "", sourceOffset: Int64 = 0
+    ) {
+        self.folder = folder
+        self.flags = flags
+        self.isNew = isNew
+        self.received = received
+        self.fromLine = fromLine
+        self.mboxHeaders = mboxHeaders
+        self.mboxHeadersOffset = mboxHeadersOffset
+        self.uniqueName = uniqueName
+        self.source = source
+        self.sourceOffset = sourceOffset
+    }
+
+    /// The folder as one slash-separated path, `""` for the root.
+    public var folderPath: String { folder.joined(separator: "/") }
+}
+
+/// Something that hands out messages one at a time.
+///
+/// The content buffer is only valid during the call: sources reuse one buffer so that memory stays
+/// flat however large the input.
+public protocol MessageSource {
+    func forEachMessage(_ body: (MessageMetadata, UnsafeRawBufferPointer) throws -> Void) throws
+}
+
+/// Something that stores messages.
+public protocol MessageSink {
+    mutating func write(_ metadata: MessageMetadata, content: UnsafeRawBufferPointer) throws
+    /// Makes everything written durable; only after it returns may the caller report success.
+    mutating func finish() throws
+}
+
+/// A problem found in the input that did not stop the run: reported on stderr and counted, so
+/// the tool can exit 1 at the end.
+public struct Warning: Sendable, CustomStringConvertible {
+    public var file: String
+    public var offset: Int64?
+    public var message: String
+    public init(file: String, offset: Int64?, message: String) {
+        self.file = file
+        self.offset = offset
+        self.message = message
+    }
+    public var description: String {
+        if let offset { return "\(file): offset \(offset): \(message)" }
+        return "\(file): \(message)"
+    }
+}
+
+/// Where warnings go. Tools print them as they come and count them for the exit status.
+public final class WarningLog: @unchecked Sendable {
+    public private(set) var warnings: [Warning] = []
+    private let echo: ((Warning) -> Void)?
+    public init(echo: ((Warning) -> Void)? = nil) { self.echo = echo }
+    public func add(_ warning: Warning) {
+        warnings.append(warning)
+        echo?(warning)
+    }
+    public func add(file: String, offset: Int64?, _ message: String) {
+        add(Warning(file: file, offset: offset, message: message))
+    }
+    public var count: Int { warnings.count }
+}

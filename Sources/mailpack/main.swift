@@ -1,0 +1,7 @@
+import ArgumentParser
+import MailKeep
+
+@main
+struct Tool: ParsableCommand {
+    func run() throws {}
+}
