@@ -22,6 +22,8 @@ let package = Package(
             name: "MailKeep",
             dependencies: ["CZlib", "CLZMA", "CSystemShim", .product(name: "Crypto", package: "swift-crypto")]
         ),
+        // Option groups the tools share (selection, output format), defined once.
+        .target(name: "MailKeepCLI", dependencies: ["MailKeep", argumentParser]),
         .testTarget(name: "MailKeepTests", dependencies: ["MailKeep"]),
-    ] + tools.map { .executableTarget(name: $0, dependencies: ["MailKeep", argumentParser]) }
+    ] + tools.map { .executableTarget(name: $0, dependencies: ["MailKeep", "MailKeepCLI", argumentParser]) }
 )

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 #include "system_shim.h"
 
@@ -16,4 +17,8 @@ int mk_rename_noreplace(const char *from, const char *to) {
 
 int mk_syncfs(int fd) {
     return syncfs(fd);
+}
+
+void *mk_memmem(const void *haystack, size_t haystack_length, const void *needle, size_t needle_length) {
+    return memmem(haystack, haystack_length, needle, needle_length);
 }

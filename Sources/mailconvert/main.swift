@@ -1,7 +1,55 @@
 import ArgumentParser
 import MailKeep
+import MailKeepCLI
 
 @main
-struct Tool: ParsableCommand {
-    func run() throws {}
+struct MailConvert: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mailconvert",
+        abstract: "Convert mail between mbox, Maildir and .eml, losing nothing.",
+        discussion: """
+        SOURCE is an mbox file (plain, .gz or .xz; any dialect: mboxo, mboxrd, mboxcl2, \
+        Thunderbird, CRLF), a Maildir folder or tree (Maildir++ or nested), a folder tree of \
+        mbox files, an .eml file or folder, or - for an mbox stream on stdin. With several \
+        sources, each goes into a folder named after it.
+
+        DEST - writes an mbox stream to stdout. A Maildir is written through tmp/ with \
+        unique names that a second run recognises, so re-running after an interruption adds \
+        nothing twice. Nothing existing is ever overwritten.
+
+        Examples:
+          mailconvert Archive.mbox -o Maildir
+          mailconvert ~/Maildir -o backup --format mbox
+          mailconvert Maildir -o /media/usb/Mail --info-separator '!'
+          gzip -dc old.mbox.gz | mailconvert - -o - --mbox-variant mboxcl2
+
+        Exit status: 0 done; 1 done, but some input was damaged and reported; \
+        2 I/O error or unreadable input; 64 usage error.
+        """
+    )
+
+    @Argument(help: "Mail to read: mbox, Maildir, .eml, or - for stdin.")
+    var sources: [String]
+
+    @Option(name: .shortAndLong, help: "Where to write; - for an mbox stream on stdout.")
+    var output: String
+
+    @OptionGroup var writing: WritingOptions
+
+    func run() throws {
+        let log = makeWarningLog(tool: "mailconvert")
+        do {
+            let list = try SourceList(sources, extraSeparator: writing.separator, log: log)
+            let options = writing.convertOptions(destination: output)
+            let summary = try convert(list, to: output, options: options, log: log, progress: ProgressReporter(label: "mailconvert"))
+            let problems = log.problemCount
+            printError("mailconvert: \(summary.messages) messages in \(summary.folders) folders, \(formatBytes(summary.bytes)) written"
+                + (summary.skipped > 0 ? ", \(summary.skipped) already present" : "")
+                + (problems > 0 ? ", \(problems) warnings" : ""))
+            if problems > 0 { throw ExitCode(ExitStatus.problem) }
+        } catch let error as MailKeepError {
+            printError("mailconvert: error: \(error)")
+            throw ExitCode(ExitStatus.failure)
+        }
+    }
 }

@@ -6,4 +6,9 @@
 int mk_rename_noreplace(const char *from, const char *to);
 /* syncfs(2): flush the file system that holds fd. */
 int mk_syncfs(int fd);
+
+
+#include <stddef.h>
+/* memmem(3), a GNU extension: the fast substring search the mail scanners are built on. */
+void *mk_memmem(const void *haystack, size_t haystack_length, const void *needle, size_t needle_length);
 #endif

@@ -197,3 +197,40 @@ public final class CountingSink: ByteSink {
     }
     public func flush() throws { try inner.flush() }
 }
+
+/// Reads whole files (one message each) into one reused buffer.
+public final class WholeFileReader {
+    private var storage: UnsafeMutableRawBufferPointer = .allocate(byteCount: 1 << 20, alignment: 64)
+    public init() {}
+    deinit { storage.deallocate() }
+
+    /// The file's bytes, valid until the next call, and its modification time. Symlinks are not
+    /// followed.
+    public func load(_ path: String) throws -> (bytes: UnsafeRawBufferPointer, mtime: Int64) {
+        let file = try FileHandleFD.open(reading: path, followLinks: false)
+        var st = stat()
+        guard fstat(file.fd, &st) == 0 else { throw ioError(path, "stat") }
+        let size = Int(st.st_size)
+        if size + 1 > storage.count {
+            storage.deallocate()
+            storage = .allocate(byteCount: max(size + 1, storage.count * 2), alignment: 64)
+        } else if storage.count > 64 << 20 && size < 1 << 20 {
+            storage.deallocate()
+            storage = .allocate(byteCount: 1 << 20, alignment: 64)
+        }
+        // Read to the end rather than trusting the size: the file may be growing.
+        var total = 0
+        while true {
+            if total == storage.count {
+                let grown = UnsafeMutableRawBufferPointer.allocate(byteCount: storage.count * 2, alignment: 64)
+                grown.copyMemory(from: UnsafeRawBufferPointer(storage))
+                storage.deallocate()
+                storage = grown
+            }
+            let n = try file.read(into: UnsafeMutableRawBufferPointer(rebasing: storage[total...]))
+            if n == 0 { break }
+            total += n
+        }
+        return (UnsafeRawBufferPointer(rebasing: storage[0..<total]), Int64(st.st_mtim.tv_sec))
+    }
+}

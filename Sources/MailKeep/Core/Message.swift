@@ -68,10 +68,14 @@ public struct Warning: Sendable, CustomStringConvertible {
     public var file: String
     public var offset: Int64?
     public var message: String
-    public init(file: String, offset: Int64?, message: String) {
+    /// A notice reports something normal that was left alone (files in tmp/, index files);
+    /// it does not make the run fail.
+    public var isNotice: Bool
+    public init(file: String, offset: Int64?, message: String, isNotice: Bool = false) {
         self.file = file
         self.offset = offset
         self.message = message
+        self.isNotice = isNotice
     }
     public var description: String {
         if let offset { return "\(file): offset \(offset): \(message)" }
@@ -91,5 +95,9 @@ public final class WarningLog: @unchecked Sendable {
     public func add(file: String, offset: Int64?, _ message: String) {
         add(Warning(file: file, offset: offset, message: message))
     }
-    public var count: Int { warnings.count }
+    public func notice(file: String, _ message: String) {
+        add(Warning(file: file, offset: nil, message: message, isNotice: true))
+    }
+    /// Problems found, notices not counted.
+    public var problemCount: Int { warnings.filter { !$0.isNotice }.count }
 }

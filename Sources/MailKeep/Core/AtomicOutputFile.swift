@@ -1,0 +1,31 @@
+/// A file that appears under its name only when it is complete.
+///
+/// Bytes go to `.NAME.partial` beside the target; `commit()` syncs it and renames it into place,
+/// refusing to replace an existing file. An interrupted run leaves only the `.partial` file,
+/// which the next run starts over.
+public final class AtomicOutputFile {
+    public let path: String
+    public let partialPath: String
+    public let handle: FileHandleFD
+
+    public init(_ path: String) throws {
+        if try FileSystem.kind(path) != .missing {
+            throw MailKeepError.refused(path: path, reason: "already exists; mailkeep never overwrites (remove it or choose another name)")
+        }
+        self.path = path
+        partialPath = FileSystem.join(FileSystem.directoryName(path), "." + FileSystem.baseName(path) + ".partial")
+        handle = try FileHandleFD.create(partialPath, exclusive: false)
+    }
+
+    public func commit() throws {
+        try handle.sync()
+        guard try FileSystem.renameNoReplace(partialPath, path) else {
+            throw MailKeepError.refused(path: path, reason: "appeared while it was being written; the new copy is left at \(partialPath)")
+        }
+    }
+
+    /// Removes the partial file after a failure.
+    public func discard() {
+        FileSystem.remove(partialPath)
+    }
+}

@@ -1,0 +1,144 @@
+/// Reads the messages of a `MailTree` in order: folder by folder, `cur/` then `new/`, names
+/// sorted, so two runs over the same tree see the same sequence.
+public final class MailTreeReader: MessageSource {
+    public let tree: MailTree
+    private let log: WarningLog
+    private let extraSeparator: Character?
+    private let files = WholeFileReader()
+
+    public init(_ tree: MailTree, extraSeparator: Character? = nil, log: WarningLog) {
+        self.tree = tree
+        self.extraSeparator = extraSeparator
+        self.log = log
+    }
+
+    public func forEachMessage(_ body: (MessageMetadata, UnsafeRawBufferPointer) throws -> Void) throws {
+        for unit in tree.units {
+            switch unit {
+            case let .maildir(path, folder):
+                for sub in ["cur", "new"] {
+                    let dir = FileSystem.join(path, sub)
+                    guard try FileSystem.kind(dir) == .directory else { continue }
+                    for name in try FileSystem.list(dir) where !name.hasPrefix(".") {
+                        let file = FileSystem.join(dir, name)
+                        switch try FileSystem.kind(file) {
+                        case .regular: break
+                        case .symlink: log.add(file: file, offset: nil, "symlink not followed"); continue
+                        case .missing: log.add(file: file, offset: nil, "vanished while the folder was read"); continue
+                        default: log.add(file: file, offset: nil, "not a regular file, skipped"); continue
+                        }
+                        let parsed = MaildirName.parse(name, extraSeparator: extraSeparator)
+                        let (bytes, mtime) = try files.load(file)
+                        let meta = MessageMetadata(folder: folder, flags: parsed.flags, isNew: sub == "new",
+                                                   received: Self.receivedTime(mtime: mtime, unique: parsed.unique),
+                                                   uniqueName: parsed.unique, source: file)
+                        try body(meta, bytes)
+                    }
+                }
+            case let .mbox(path, folder):
+                try MboxReader(openSource(path), folder: folder, log: log).forEachMessage(body)
+            case let .message(path, folder):
+                try SingleMessageReader(path: path, folder: folder, files: files).forEachMessage(body)
+            }
+        }
+    }
+
+    /// The file's mtime is the received time; where it is unset (0), the unique name's leading
+    /// timestamp stands in.
+    static func receivedTime(mtime: Int64, unique: String) -> Int64 {
+        if mtime > 0 { return mtime }
+        let digits = unique.prefix { $0.isASCII && $0.isNumber }
+        return Int64(digits) ?? mtime
+    }
+}
+
+/// One message in a file of its own (`.eml`).
+public struct SingleMessageReader: MessageSource {
+    let path: String
+    let folder: [String]
+    let files: WholeFileReader
+
+    public init(path: String, folder: [String], files: WholeFileReader = WholeFileReader()) {
+        self.path = path
+        self.folder = folder
+        self.files = files
+    }
+
+    public func forEachMessage(_ body: (MessageMetadata, UnsafeRawBufferPointer) throws -> Void) throws {
+        let (bytes, mtime) = try files.load(path)
+        try body(MessageMetadata(folder: folder, received: mtime, source: path), bytes)
+    }
+}
+
+/// The sources named on a command line, read one after the other.
+///
+/// With one source its folders are kept as they are; with several, each source's folders go
+/// under a folder named after it (`a.mbox` -> `a/...`), so two inboxes do not merge.
+public final class SourceList: MessageSource {
+    public enum Kind { case tree(MailTree), mbox(String), message(String) }
+    public let sources: [(path: String, kind: Kind)]
+    private let log: WarningLog
+    private let extraSeparator: Character?
+
+    public init(_ paths: [String], extraSeparator: Character? = nil, log: WarningLog) throws {
+        self.log = log
+        self.extraSeparator = extraSeparator
+        var sources: [(String, Kind)] = []
+        for path in paths {
+            if path == "-" {
+                sources.append((path, .mbox(path)))
+                continue
+            }
+            switch try FileSystem.kindFollowing(path) {
+            case .directory:
+                sources.append((path, .tree(try MailTree(root: path, log: log))))
+            case .regular:
+                switch try MessageFileKind.sniff(path) {
+                case .mbox: sources.append((path, .mbox(path)))
+                case .message: sources.append((path, .message(path)))
+                case .other:
+                    throw MailKeepError.unrecognized(path: path, reason: "not an mbox, a Maildir, an .eml file or a bundle")
+                }
+            case .missing:
+                throw MailKeepError.io(path: path, operation: "open", errno: 2)
+            default:
+                throw MailKeepError.unrecognized(path: path, reason: "not a file or directory")
+            }
+        }
+        self.sources = sources
+    }
+
+    /// The folder prefix for a source: none when it is the only one.
+    private func prefix(_ path: String) -> [String] {
+        guard sources.count > 1 else { return [] }
+        return [MailTree.stripMboxExtension(FileSystem.baseName(path == "-" ? "stdin" : path))]
+    }
+
+    /// Every folder the sources hold (for an mbox: its one folder).
+    public var folders: [[String]] {
+        sources.flatMap { source -> [[String]] in
+            switch source.kind {
+            case .tree(let tree): return tree.folders.map { prefix(source.path) + $0 }
+            default: return [prefix(source.path)]
+            }
+        }
+    }
+
+    public func forEachMessage(_ body: (MessageMetadata, UnsafeRawBufferPointer) throws -> Void) throws {
+        for source in sources {
+            let pre = prefix(source.path)
+            let reader: MessageSource
+            switch source.kind {
+            case .tree(let tree): reader = MailTreeReader(tree, extraSeparator: extraSeparator, log: log)
+            case .mbox(let path): reader = MboxReader(try openSource(path), folder: [], log: log)
+            case .message(let path): reader = SingleMessageReader(path: path, folder: [])
+            }
+            try reader.forEachMessage { meta, content in
+                if pre.isEmpty { return try body(meta, content) }
+                var m = meta
+                m.folder = pre + meta.folder
+                try body(m, content)
+            }
+        }
+    }
+}

@@ -1,0 +1,43 @@
+import ArgumentParser
+import MailKeep
+
+extension OutputFormat: ExpressibleByArgument {}
+extension MaildirLayout: ExpressibleByArgument {}
+extension MboxVariant: ExpressibleByArgument {}
+
+/// How mail is written: shared by `mailconvert` and `mailrestore`.
+public struct WritingOptions: ParsableArguments {
+    public init() {}
+
+    @Option(help: "Output format: maildir, mbox or eml (default: mbox for - and *.mbox, else maildir).")
+    public var format: OutputFormat?
+
+    @Option(help: "Maildir folder layout: maildir++ (.Sub.Folder, Dovecot and Courier) or nested (Sub/Folder).")
+    public var layout: MaildirLayout = .maildirPlusPlus
+
+    @Option(help: "mbox dialect to write: mboxrd (reversible quoting), mboxo or mboxcl2 (Content-Length, no quoting).")
+    public var mboxVariant: MboxVariant = .mboxrd
+
+    @Option(help: ArgumentHelp(
+        "Character between a Maildir name and its flags: ':' (standard), or '!' or ';' for FAT, exFAT and NTFS disks, which reject ':'.",
+        discussion: "Files written with it are read back with it; ':', '!' and ';' are always recognised on input.",
+        valueName: "char"))
+    public var infoSeparator: String = ":"
+
+    @Flag(help: "Write folder names in UTF-8 instead of IMAP modified UTF-7 (what Dovecot and Courier expect).")
+    public var utf8Names = false
+
+    public mutating func validate() throws {
+        guard infoSeparator.count == 1, let c = infoSeparator.first, c != "/", c.isASCII, !c.isLetter, !c.isNumber else {
+            throw ValidationError("--info-separator takes one punctuation character, such as ':', '!' or ';'")
+        }
+    }
+
+    public var separator: Character { infoSeparator.first ?? ":" }
+
+    public func convertOptions(destination: String) -> ConvertOptions {
+        ConvertOptions(format: format ?? .implied(by: destination),
+                       naming: FolderNaming(layout: layout, utf8Names: utf8Names, infoSeparator: separator),
+                       mboxVariant: mboxVariant)
+    }
+}
