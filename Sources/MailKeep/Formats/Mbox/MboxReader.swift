@@ -35,12 +35,14 @@ public final class MboxReader: MessageSource {
     }
 
     /// True when `prefix` (the first bytes of a stream) look like an mbox. A UTF-8 byte order
-    /// mark before the first `From ` is accepted.
+    /// mark and empty lines before the first `From ` are accepted (and reported when read).
     public static func looksLikeMbox(_ prefix: UnsafeRawBufferPointer) -> Bool {
         let from: [UInt8] = Array("From ".utf8)
         let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
-        if prefix.starts(with: from) { return true }
-        return prefix.starts(with: bom) && prefix.dropFirst(3).starts(with: from)
+        var rest = prefix[...]
+        if rest.starts(with: bom) { rest = rest.dropFirst(3) }
+        while let first = rest.first, first == 0x0A || first == 0x0D { rest = rest.dropFirst() }
+        return rest.starts(with: from)
     }
 
     public func forEachMessage(_ body: (MessageMetadata, UnsafeRawBufferPointer) throws -> Void) throws {
@@ -52,10 +54,20 @@ public final class MboxReader: MessageSource {
             b.consume(3)
             try b.ensure(5)
         }
+        var blank = 0
+        while blank < b.count, b[blank] == 0x0A || (b[blank] == 0x0D && blank + 1 < b.count && b[blank + 1] == 0x0A) {
+            blank += b[blank] == 0x0A ? 1 : 2
+            if blank + 5 > b.count { try b.ensure(blank + 8) }
+        }
+        if blank > 0 && b.hasPrefix("From ", at: blank) {
+            log.notice(file: name, "\(blank) bytes of empty lines before the first From_ line dropped")
+            b.consume(blank)
+        }
         guard b.hasPrefix("From ", at: 0) else {
             throw MailKeepError.malformed(path: name, offset: 0, reason: "not an mbox: the first line does not start with \"From \"")
         }
         var style: FromLine.Kind?
+        var firstSeparator: [UInt8] = []
         var scratch: [UInt8] = []
         while b.count > 0 {
             let messageOffset = b.offset
@@ -67,7 +79,10 @@ public final class MboxReader: MessageSource {
             if textEnd > 0, b[textEnd - 1] == 0x0D { textEnd -= 1 }
             let fromLine = Array(b.slice(0, textEnd))
             let parsed = FromLine.parse(b.slice(5, textEnd))
-            if style == nil { style = parsed.kind == .bare ? .bare : (parsed.kind == .dated ? .dated : .other) }
+            if style == nil {
+                style = parsed.kind
+                firstSeparator = Array(b.slice(0, textEnd))
+            }
             let contentStart = min(lineEnd + 1, b.count)
             guard nl != nil else {
                 log.add(file: name, offset: messageOffset, "stream ends inside a From_ line; empty message kept")
@@ -76,7 +91,8 @@ public final class MboxReader: MessageSource {
                 b.consume(b.count)
                 break
             }
-            let (end, next, delimitedByLength) = try findMessageEnd(contentStart: contentStart, style: style ?? .dated, messageOffset: messageOffset)
+            let (end, next, delimitedByLength) = try findMessageEnd(contentStart: contentStart, style: style ?? .dated,
+                                                                        firstLine: firstSeparator, messageOffset: messageOffset)
             try emit(fromLine: fromLine, parsed: parsed, raw: b.slice(contentStart, end),
                      offset: messageOffset + Int64(contentStart), lengthDelimited: delimitedByLength, scratch: &scratch, body)
             b.consume(next)
@@ -87,7 +103,7 @@ public final class MboxReader: MessageSource {
 
     /// Where the message whose content starts at `contentStart` ends, where the next one
     /// starts (the window's count at the end of the stream), and whether Content-Length said so.
-    private func findMessageEnd(contentStart: Int, style: FromLine.Kind, messageOffset: Int64) throws -> (Int, Int, Bool) {
+    private func findMessageEnd(contentStart: Int, style: FromLine.Kind, firstLine: [UInt8], messageOffset: Int64) throws -> (Int, Int, Bool) {
         let b = buffer
         if let counted = try contentLengthEnd(contentStart: contentStart, messageOffset: messageOffset) {
             return (counted.end, counted.next, true)
@@ -103,28 +119,23 @@ public final class MboxReader: MessageSource {
             // Only after an empty line.
             let blankLF = q >= 1 && b[q - 1] == 0x0A
             let blankCRLF = q >= 2 && b[q - 1] == 0x0D && b[q - 2] == 0x0A
-            guard (blankLF || blankCRLF) && q - 1 >= contentStart - 1 else {
-                searchFrom = p
-                continue
-            }
+            let afterEmptyLine = (blankLF || blankCRLF) && q - 1 >= contentStart - 1
             var lineEnd = b.index(of: 0x0A, from: p)
             while lineEnd == nil, try b.readMore() { lineEnd = b.index(of: 0x0A, from: p) }
             var textEnd = lineEnd ?? b.count
             if textEnd > p, b[textEnd - 1] == 0x0D { textEnd -= 1 }
             let candidate = FromLine.parse(b.slice(p + 5, textEnd))
-            let splits: Bool
-            switch style {
-            case .dated: splits = candidate.kind == .dated
-            case .bare: splits = candidate.kind == .bare
-            case .other: splits = true
-            }
-            if splits {
+            let likeSeparator = style == .other ? b.slice(p, textEnd).elementsEqual(firstLine) : candidate.kind == style
+            if afterEmptyLine && (likeSeparator || style == .other) {
                 let end = blankCRLF ? q - 1 : q
                 return (max(end, contentStart), p, false)
             }
-            let text = String(decoding: b.slice(p, min(textEnd, p + 60)), as: UTF8.self)
-            log.add(file: name, offset: b.offset + Int64(p),
-                    "ambiguous: \"\(text)\" follows an empty line but is unlike this file's separators; kept inside the message")
+            if afterEmptyLine || likeSeparator {
+                let text = String(decoding: b.slice(p, min(textEnd, p + 60)), as: UTF8.self)
+                log.add(file: name, offset: b.offset + Int64(p), afterEmptyLine
+                    ? "ambiguous: \"\(text)\" follows an empty line but is unlike this file's separators; kept inside the message"
+                    : "ambiguous: \"\(text)\" looks like a separator but no empty line comes before it; kept inside the message")
+            }
             searchFrom = p
         }
     }

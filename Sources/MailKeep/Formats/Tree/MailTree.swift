@@ -134,6 +134,8 @@ public enum MessageFileKind: Sendable {
     }
 
     public static func classify(_ prefix: UnsafeRawBufferPointer) -> MessageFileKind {
+        // An empty file is an empty mbox (what mutt and Dovecot create for a new folder).
+        if prefix.isEmpty { return .mbox }
         if MboxReader.looksLikeMbox(prefix) { return .mbox }
         return looksLikeHeader(prefix) ? .message : .other
     }
