@@ -1,0 +1,190 @@
+import Foundation
+import Testing
+@testable import MailKeep
+
+/// A ByteSource over bytes in memory, handing them out in small pieces so chunk boundaries
+/// fall everywhere.
+final class MemorySource: ByteSource {
+    let name = "memory"
+    private let bytes: [UInt8]
+    private var position = 0
+    private let piece: Int
+    init(_ bytes: [UInt8], piece: Int = 7) {
+        self.bytes = bytes
+        self.piece = piece
+    }
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let n = min(piece, buffer.count, bytes.count - position)
+        buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes.withUnsafeBytes { $0 }[position..<(position + n)]))
+        position += n
+        return n
+    }
+}
+
+final class MemorySink: ByteSink {
+    let name = "memory"
+    var bytes: [UInt8] = []
+    func write(_ b: UnsafeRawBufferPointer) throws { bytes.append(contentsOf: b) }
+    func flush() throws {}
+}
+
+struct ReadMessage {
+    var meta: MessageMetadata
+    var text: String
+}
+
+func readMbox(_ text: String, piece: Int = 7) throws -> (messages: [ReadMessage], log: WarningLog) {
+    let log = WarningLog()
+    var out: [ReadMessage] = []
+    try MboxReader(MemorySource(Array(text.utf8), piece: piece), log: log).forEachMessage { meta, content in
+        out.append(ReadMessage(meta: meta, text: String(decoding: content, as: UTF8.self)))
+    }
+    return (out, log)
+}
+
+func writeMbox(_ messages: [ReadMessage], variant: MboxVariant = .mboxrd) throws -> String {
+    let sink = MemorySink()
+    let writer = MboxWriter(sink, variant: variant, log: WarningLog())
+    for m in messages {
+        var text = m.text
+        try text.withUTF8 { try writer.write(m.meta, content: UnsafeRawBufferPointer($0)) }
+    }
+    return String(decoding: sink.bytes, as: UTF8.self)
+}
+
+@Suite struct MboxReading {
+    let mboxrd = """
+    From alice@example.com Sat Jan  3 01:05:34 2004
+    From: alice@example.com
+    Subject: one
+
+    >From the desk of Alice
+    >>From a quoted quote
+    body
+
+    From bob@example.com Sun Jan  4 10:00:00 2004
+    From: bob@example.com
+    Subject: two
+
+    second
+
+
+    """
+
+    @Test(arguments: [1, 7, 4096])
+    func splitsAndUnquotesMboxrd(piece: Int) throws {
+        let (messages, log) = try readMbox(mboxrd, piece: piece)
+        #expect(messages.count == 2)
+        #expect(messages[0].text.contains("\nFrom the desk of Alice\n>From a quoted quote\nbody\n"))
+        #expect(messages[0].text.hasSuffix("body\n"))
+        #expect(messages[1].text == "From: bob@example.com\nSubject: two\n\nsecond\n")
+        #expect(messages[0].meta.fromLine == Array("From alice@example.com Sat Jan  3 01:05:34 2004".utf8))
+        #expect(messages[0].meta.received == 1073091934)
+        #expect(messages[0].meta.isNew)
+        #expect(log.problemCount == 0)
+    }
+
+    @Test func mboxrdRoundTripIsByteIdentical() throws {
+        let (messages, _) = try readMbox(mboxrd)
+        #expect(try writeMbox(messages) == mboxrd)
+    }
+
+    @Test func datedSeparatorsDoNotSplitOnBodyText() throws {
+        let text = """
+        From a@x Mon Jan  1 00:00:00 2024
+        Subject: a
+
+        hello
+
+        From the desk of nobody in particular
+        more
+
+        From b@x Mon Jan  1 00:00:01 2024
+        Subject: b
+
+        x
+
+        """
+        let (messages, log) = try readMbox(text)
+        #expect(messages.count == 2)
+        #expect(messages[0].text.contains("\nFrom the desk of nobody in particular\n"))
+        #expect(log.problemCount == 1)
+        let bodyLine = text.range(of: "From the desk")?.lowerBound
+        #expect(log.warnings[0].offset == bodyLine.map { Int64(text.utf8.distance(from: text.startIndex, to: $0)) })
+    }
+
+    @Test func thunderbirdAndBareSeparators() throws {
+        let thunderbird = "From - Mon Jan  1 00:00:00 2024\nX-Mozilla-Status: 0001\nSubject: a\n\nx\n\nFrom - Tue Jan  2 00:00:00 2024\nSubject: b\n\ny\n\n"
+        let (t, _) = try readMbox(thunderbird)
+        #expect(t.count == 2)
+        #expect(t[0].meta.flags == "S")
+        #expect(t[0].text.hasPrefix("X-Mozilla-Status: 0001\n"))
+        let bare = "From \nSubject: a\n\nx\n\nFrom here on, text\n\nFrom \nSubject: b\n\ny\n\n"
+        let (b, log) = try readMbox(bare)
+        #expect(b.count == 2)
+        #expect(b[0].text.contains("From here on, text"))
+        #expect(log.problemCount == 1)
+    }
+
+    @Test func contentLengthIsTrustedOnlyWhenItEndsAtABoundary() throws {
+        let body = "line\n\nFrom an unquoted line\n"
+        let good = "From a@x Mon Jan  1 00:00:00 2024\nContent-Length: \(body.utf8.count)\nSubject: a\n\n\(body)\nFrom b@x Mon Jan  1 00:00:00 2024\nSubject: b\n\ny\n\n"
+        let (g, glog) = try readMbox(good)
+        #expect(g.count == 2)
+        #expect(g[0].text == "Subject: a\n\n\(body)")
+        #expect(g[0].meta.mboxHeaders == Array("Content-Length: \(body.utf8.count)\n".utf8))
+        #expect(glog.problemCount == 0)
+        let rewritten = try writeMbox(g, variant: .mboxcl2)
+        // mboxcl2 counts every body; the kept header of the first message goes back verbatim.
+        #expect(rewritten == good.replacingOccurrences(of: "Subject: b\n", with: "Subject: b\nContent-Length: 2\n"))
+
+        let bad = good.replacingOccurrences(of: "Content-Length: \(body.utf8.count)", with: "Content-Length: 7")
+        let (m, log) = try readMbox(bad)
+        #expect(log.warnings.contains { $0.message.contains("Content-Length 7") })
+        #expect(m.map(\.text).joined().contains("line"))
+        #expect(m.count >= 2)
+    }
+
+    @Test func crlfFilesKeepTheirLineEndings() throws {
+        let text = "From a@x Mon Jan  1 00:00:00 2024\r\nSubject: a\r\n\r\nx\r\n\r\nFrom b@x Mon Jan  1 00:00:01 2024\r\nSubject: b\r\n\r\ny\r\n\r\n"
+        let (messages, _) = try readMbox(text)
+        #expect(messages.map(\.text) == ["Subject: a\r\n\r\nx\r\n", "Subject: b\r\n\r\ny\r\n"])
+        #expect(try writeMbox(messages) == text)
+    }
+
+    @Test func statusHeadersBecomeFlagsAndComeBack() throws {
+        let text = "From a@x Mon Jan  1 00:00:00 2024\nSubject: a\nStatus: RO\nX-Status: AF\n\nx\n\n"
+        let (messages, _) = try readMbox(text)
+        #expect(messages[0].meta.flags == "FRS")
+        #expect(!messages[0].meta.isNew)
+        #expect(messages[0].text == "Subject: a\n\nx\n")
+        #expect(try writeMbox(messages) == text)
+        var changed = messages
+        changed[0].meta.flags = "DPS"
+        let rewritten = try writeMbox(changed)
+        #expect(rewritten.contains("Status: RO\nX-Status: TP\n\nx\n"))
+        let (back, _) = try readMbox(rewritten)
+        #expect(back[0].meta.flags == "DPS")
+    }
+
+    @Test func missingFinalNewlineIsKeptAndReported() throws {
+        let (messages, log) = try readMbox("From a@x Mon Jan  1 00:00:00 2024\nSubject: a\n\nno newline")
+        #expect(messages.count == 1)
+        #expect(messages[0].text == "Subject: a\n\nno newline")
+        #expect(log.problemCount == 1)
+    }
+
+    @Test func notAnMboxIsAnErrorWithOffset() throws {
+        #expect(throws: MailKeepError.malformed(path: "memory", offset: 0, reason: "not an mbox: the first line does not start with \"From \"")) {
+            _ = try readMbox("garbage\nFrom a@x Mon Jan  1 00:00:00 2024\n\nx\n")
+        }
+    }
+
+    @Test func fromLineForMessagesWithoutOne() {
+        let message = Array("Return-Path: <alice@example.com>\nFrom: Alice <a@x>\n\nx\n".utf8)
+        let line = message.withUnsafeBytes {
+            MboxWriter.fromLine(for: MessageMetadata(received: 1073091934), content: $0)
+        }
+        #expect(String(decoding: line, as: UTF8.self) == "From alice@example.com Sat Jan  3 01:05:34 2004")
+    }
+}
