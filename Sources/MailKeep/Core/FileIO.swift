@@ -67,7 +67,7 @@ public final class FileHandleFD: ByteSource, ByteSink {
         flags |= exclusive ? O_EXCL : O_TRUNC
         let fd = retryingEINTR { Glibc.open(path, flags, 0o600) }
         guard fd >= 0 else { throw ioError(path, "create") }
-        _ = fchmod(fd, 0o600)
+        if umaskClearsOwnerBits { _ = fchmod(fd, 0o600) }
         return FileHandleFD(fd: fd, name: path, owned: true)
     }
 
@@ -136,6 +136,14 @@ public final class FileHandleFD: ByteSource, ByteSink {
         }
     }
 }
+
+/// Files are created 0600; only a umask that takes away the owner's own bits (rare) makes a
+/// second call to put them back worth its cost.
+let umaskClearsOwnerBits: Bool = {
+    let current = umask(0o077)
+    umask(current)
+    return current & 0o600 != 0
+}()
 
 @inline(__always)
 func retryingEINTR(_ call: () -> Int32) -> Int32 {
@@ -206,10 +214,17 @@ public final class WholeFileReader {
 
     /// The file's bytes, valid until the next call, and its modification time. Symlinks are not
     /// followed.
+    /// A symlink fails with ELOOP and anything but a regular file with `.refused`, without
+    /// blocking on a FIFO.
     public func load(_ path: String) throws -> (bytes: UnsafeRawBufferPointer, mtime: Int64) {
-        let file = try FileHandleFD.open(reading: path, followLinks: false)
+        let fd = retryingEINTR { Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK) }
+        guard fd >= 0 else { throw ioError(path, "open") }
+        let file = FileHandleFD(fd: fd, name: path, owned: true)
         var st = stat()
         guard fstat(file.fd, &st) == 0 else { throw ioError(path, "stat") }
+        guard st.st_mode & S_IFMT == S_IFREG else {
+            throw MailKeepError.refused(path: path, reason: "not a regular file (FIFO, device or socket); skipped")
+        }
         let size = Int(st.st_size)
         if size + 1 > storage.count {
             storage.deallocate()

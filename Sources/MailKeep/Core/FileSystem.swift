@@ -62,7 +62,7 @@ public enum FileSystem {
             }
             if name != "." && name != ".." { names.append(name) }
         }
-        names.sort { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+        names.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         return names
     }
 

@@ -12,8 +12,10 @@ import Darwin
 /// `finish()` syncs the file system once, and only then does the tool report success. A run
 /// killed half-way leaves whole messages and, at worst, a file in `tmp/`; running it again
 /// converges, because names are deterministic: the source's own unique name where it had one,
-/// else `TIME.M<sha256 prefix>_<n>.mailkeep`, and a message already present under its name with
-/// the same bytes is skipped, never written twice and never overwritten.
+/// else `TIME.O<offset in the source>.mailkeep` (with `_n` for further messages at the same
+/// time and offset, as in a folder of .eml files), and a message already present under its
+/// name with the same bytes is skipped, never written twice and never overwritten; different
+/// bytes under a taken name get a `~n` suffix instead.
 public final class MaildirWriter: MessageSink {
     public struct Options: Sendable {
         public var naming: FolderNaming
@@ -67,11 +69,10 @@ public final class MaildirWriter: MessageSink {
         if let kept = meta.uniqueName.map(safeUniqueName), !kept.isEmpty {
             unique = kept
         } else {
-            let h = hash ?? ContentHasher.sha256Hex(of: content)
-            let base = "\(meta.received ?? Int64(time(nil))).M\(h.prefix(16))"
+            let base = "\(meta.received ?? Int64(time(nil))).O\(meta.sourceOffset)"
             let n = folder.generatedCounts[base, default: 0]
             folder.generatedCounts[base] = n + 1
-            unique = "\(base)_\(n).mailkeep"
+            unique = n == 0 ? "\(base).mailkeep" : "\(base)_\(n).mailkeep"
         }
         var attempt = 0
         while true {

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Reads the messages of a `MailTree` in order: folder by folder, `cur/` then `new/`, names
 /// sorted, so two runs over the same tree see the same sequence.
 public final class MailTreeReader: MessageSource {
@@ -21,14 +25,23 @@ public final class MailTreeReader: MessageSource {
                     guard try FileSystem.kind(dir) == .directory else { continue }
                     for name in try FileSystem.list(dir) where !name.hasPrefix(".") {
                         let file = FileSystem.join(dir, name)
-                        switch try FileSystem.kind(file) {
-                        case .regular: break
-                        case .symlink: log.add(file: file, offset: nil, "symlink not followed"); continue
-                        case .missing: log.add(file: file, offset: nil, "vanished while the folder was read"); continue
-                        default: log.add(file: file, offset: nil, "not a regular file, skipped"); continue
+                        let bytes: UnsafeRawBufferPointer
+                        let mtime: Int64
+                        do {
+                            (bytes, mtime) = try files.load(file)
+                        } catch MailKeepError.io(_, _, ELOOP) {
+                            log.add(file: file, offset: nil, "symlink not followed")
+                            continue
+                        } catch MailKeepError.io(_, _, ENOENT) {
+                            // Another program moved it (new/ to cur/, or a flag change) while we read.
+                            log.add(file: file, offset: nil, "vanished while the folder was read")
+                            continue
+                        } catch let error as MailKeepError {
+                            guard case .refused = error else { throw error }
+                            log.add(file: file, offset: nil, "\(error)")
+                            continue
                         }
                         let parsed = MaildirName.parse(name, extraSeparator: extraSeparator)
-                        let (bytes, mtime) = try files.load(file)
                         let meta = MessageMetadata(folder: folder, flags: parsed.flags, isNew: sub == "new",
                                                    received: Self.receivedTime(mtime: mtime, unique: parsed.unique),
                                                    uniqueName: parsed.unique, source: file)
