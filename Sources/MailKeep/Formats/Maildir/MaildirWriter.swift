@@ -11,11 +11,9 @@ import Darwin
 /// anything. There is no fsync per message (it costs more than the rest of the work); instead
 /// `finish()` syncs the file system once, and only then does the tool report success. A run
 /// killed half-way leaves whole messages and, at worst, a file in `tmp/`; running it again
-/// converges, because names are deterministic: the source's own unique name where it had one,
-/// else `TIME.O<offset in the source>.mailkeep` (with `_n` for further messages at the same
-/// time and offset, as in a folder of .eml files), and a message already present under its
-/// name with the same bytes is skipped, never written twice and never overwritten; different
-/// bytes under a taken name get a `~n` suffix instead.
+/// converges, because names are deterministic (see `UniqueNamer`), and a message already
+/// present under its name with the same bytes is skipped, never written twice and never
+/// overwritten; different bytes under a taken name get a `~n` suffix instead.
 public final class MaildirWriter: MessageSink {
     public struct Options: Sendable {
         public var naming: FolderNaming
@@ -32,8 +30,11 @@ public final class MaildirWriter: MessageSink {
         /// unique name -> path relative to the folder (`cur/NAME:2,FS`).
         var existing: [String: String] = [:]
         var existingHashes: Set<String>?
-        var generatedCounts: [String: Int] = [:]
-        init(path: String) { self.path = path }
+        var namer: UniqueNamer
+        init(path: String, namer: UniqueNamer) {
+            self.path = path
+            self.namer = namer
+        }
     }
 
     public let root: String
@@ -65,15 +66,7 @@ public final class MaildirWriter: MessageSink {
                 return
             }
         }
-        var unique: String
-        if let kept = meta.uniqueName.map(safeUniqueName), !kept.isEmpty {
-            unique = kept
-        } else {
-            let base = "\(meta.received ?? Int64(time(nil))).O\(meta.sourceOffset)"
-            let n = folder.generatedCounts[base, default: 0]
-            folder.generatedCounts[base] = n + 1
-            unique = n == 0 ? "\(base).mailkeep" : "\(base)_\(n).mailkeep"
-        }
+        var unique = folder.namer.name(for: meta)
         var attempt = 0
         while true {
             if let present = folder.existing[unique] {
@@ -118,22 +111,6 @@ public final class MaildirWriter: MessageSink {
         perFolder[meta.folderPath] = entry
     }
 
-    /// A unique name from a source is kept, minus anything that could leave the folder or
-    /// clash with the info separator.
-    private func safeUniqueName(_ name: String) -> String {
-        var out = ""
-        for scalar in name.unicodeScalars {
-            if scalar == "/" || scalar.value < 0x20 || scalar.value == 0x7F || Character(scalar) == options.naming.infoSeparator
-                || (options.naming.fatSafe && ":<>\"|?*\\".unicodeScalars.contains(scalar)) {
-                out.append("_")
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
-        }
-        while out.hasPrefix(".") { out.removeFirst() }
-        return out
-    }
-
     private func writeTemporary(_ path: String, content: UnsafeRawBufferPointer, received: Int64?) throws {
         let file: FileHandleFD
         do {
@@ -155,7 +132,7 @@ public final class MaildirWriter: MessageSink {
     private func openFolder(_ folder: [String]) throws -> Folder {
         if let f = folders[folder] { return f }
         let path = FileSystem.join(root, options.naming.relativeDirectory(folder))
-        let f = Folder(path: path)
+        let f = Folder(path: path, namer: UniqueNamer(naming: options.naming))
         for sub in ["cur", "new", "tmp"] {
             let dir = FileSystem.join(path, sub)
             if try FileSystem.kind(dir) == .symlink {
