@@ -168,3 +168,29 @@ public func parseSelectionDate(_ text: String) -> Int64? {
     }
     return parseISO8601(text)
 }
+
+/// Reads a message's facts at most once, and only if something asks.
+public final class LazyFacts {
+    private let content: UnsafeRawBufferPointer
+    private var cached: MessageFacts?
+    init(_ content: UnsafeRawBufferPointer) { self.content = content }
+    public var value: MessageFacts {
+        if let cached { return cached }
+        let facts = MessageFacts(content: content)
+        cached = facts
+        return facts
+    }
+}
+
+extension MessageSource {
+    /// Calls `body` for each message `selection` selects, with its facts on demand.
+    public func forEachSelected(_ selection: Selection,
+                                _ body: (MessageMetadata, UnsafeRawBufferPointer, LazyFacts) throws -> Void) throws {
+        try forEachMessage { meta, content in
+            let facts = LazyFacts(content)
+            if selection.matches(meta, size: Int64(content.count), facts: { facts.value }) {
+                try body(meta, content, facts)
+            }
+        }
+    }
+}
