@@ -1,7 +1,68 @@
 import ArgumentParser
 import MailKeep
+import MailKeepCLI
 
 @main
-struct Tool: ParsableCommand {
-    func run() throws {}
+struct MailRestore: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mailrestore",
+        abstract: "Restore selected messages into a folder tree any mail client can import.",
+        discussion: """
+        Reads a bundle, mbox, Maildir tree or .eml folder (or - for stdin: an mbox stream or \
+        a bundle) and writes the selected messages (all, without selection options) into DIR: \
+        a Maildir tree by default, keeping folders, flags and received times.
+
+        Safe to run again: a message whose exact content is already in its target folder is \
+        skipped, so a second run, or a run after a crash, restores nothing twice. Two \
+        different messages that share a Message-ID are both restored. Folder names are \
+        sanitised, symlinks are never followed, and nothing is overwritten.
+
+        Examples:
+          mailrestore backup.tar.xz -o Restored --from alice@client.example --since 2024-03-01 --until 2024-07-01
+          mailrestore backup.tar.xz -o Restored --message-id 'abc@client.example' --into Recovered
+          gpg -d mail.tar.xz.gpg | mailrestore - -o Restored --subject contract --dry-run
+
+        Exit status: 0 done; 1 some messages were damaged and not restored; 2 I/O error or \
+        unreadable input; 64 usage error.
+        """
+    )
+
+    @Argument(help: "Mail to restore from; - for stdin.")
+    var source: String
+
+    @Option(name: .shortAndLong, help: "The folder tree to restore into.")
+    var output: String
+
+    @Option(help: ArgumentHelp("Put every restored message into this one folder (e.g. Recovered, or Archive/Recovered).", valueName: "folder"))
+    var into: String?
+
+    @Flag(help: "Print what would be restored (as mailscan does) and write nothing.")
+    var dryRun = false
+
+    @OptionGroup var select: SelectionOptions
+    @OptionGroup var writing: WritingOptions
+
+    func run() throws {
+        let log = makeWarningLog(tool: "mailrestore")
+        let selection = try select.selection()
+        let intoFolder = into.map { $0.split(separator: "/").map(String.init) }
+        do {
+            let list = try SourceList([source], extraSeparator: writing.separator, log: log)
+            let plan = RestorePlan(selection: selection, intoFolder: intoFolder,
+                                   options: writing.convertOptions(destination: output))
+            if dryRun {
+                let out = BufferedSink(FileHandleFD.standardOutput(), capacity: 1 << 16)
+                let count = try plan.dryRun(list) { record in try out.write(record.humanLine + "\n") }
+                try out.flush()
+                printError("mailrestore: \(count) messages would be restored; nothing written (--dry-run)")
+            } else {
+                let summary = try plan.restore(list, into: output, log: log, progress: ProgressReporter(label: "mailrestore"))
+                for line in summary.lines { printError("mailrestore: \(line)") }
+            }
+        } catch let error as MailKeepError {
+            printError("mailrestore: error: \(error)")
+            throw ExitCode(ExitStatus.failure)
+        }
+        if log.problemCount > 0 { throw ExitCode(ExitStatus.problem) }
+    }
 }

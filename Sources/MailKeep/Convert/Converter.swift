@@ -59,7 +59,7 @@ extension MboxTreeSink: CountedSink {}
 public func convert(_ sources: SourceList, to destination: String, options: ConvertOptions, log: WarningLog,
                     progress: ProgressReporter? = nil) throws -> ConvertSummary {
     let folders = sources.folders
-    var sink = try makeSink(destination: destination, folderCount: folders.count, options: options, log: log)
+    let sink = try makeSink(destination: destination, folderCount: folders.count, options: options, log: log)
     var seenFolders = Set<[String]>()
     var summary = ConvertSummary()
     try sources.forEachMessage { meta, content in

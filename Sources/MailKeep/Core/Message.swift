@@ -56,10 +56,10 @@ public protocol MessageSource {
 }
 
 /// Something that stores messages.
-public protocol MessageSink {
-    mutating func write(_ metadata: MessageMetadata, content: UnsafeRawBufferPointer) throws
+public protocol MessageSink: AnyObject {
+    func write(_ metadata: MessageMetadata, content: UnsafeRawBufferPointer) throws
     /// Makes everything written durable; only after it returns may the caller report success.
-    mutating func finish() throws
+    func finish() throws
 }
 
 /// A problem found in the input that did not stop the run: reported on stderr and counted, so
