@@ -180,7 +180,9 @@ public final class BufferedSink: ByteSink {
         }
     }
 
-    private func drain() throws {
+    /// Writes out what is buffered without flushing the sink behind (which, for a
+    /// compressor, would end its stream).
+    public func drain() throws {
         if used > 0 {
             try inner.write(UnsafeRawBufferPointer(rebasing: buffer[0..<used]))
             used = 0
