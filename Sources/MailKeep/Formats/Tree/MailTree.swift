@@ -156,5 +156,5 @@ public enum MessageFileKind: Sendable {
 /// Opens a file for reading, decompressing it if its magic bytes say so.
 public func openSource(_ path: String) throws -> ByteSource {
     let file = path == "-" ? FileHandleFD.standardInput() : try FileHandleFD.open(reading: path)
-    return try openDecompressedIfNeeded(file)
+    return try openDecompressed(file, threads: 0)
 }
