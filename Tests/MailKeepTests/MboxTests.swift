@@ -2,32 +2,6 @@ import Foundation
 import Testing
 @testable import MailKeep
 
-/// A ByteSource over bytes in memory, handing them out in small pieces so chunk boundaries
-/// fall everywhere.
-final class MemorySource: ByteSource {
-    let name = "memory"
-    private let bytes: [UInt8]
-    private var position = 0
-    private let piece: Int
-    init(_ bytes: [UInt8], piece: Int = 7) {
-        self.bytes = bytes
-        self.piece = piece
-    }
-    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        let n = min(piece, buffer.count, bytes.count - position)
-        buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes.withUnsafeBytes { $0 }[position..<(position + n)]))
-        position += n
-        return n
-    }
-}
-
-final class MemorySink: ByteSink {
-    let name = "memory"
-    var bytes: [UInt8] = []
-    func write(_ b: UnsafeRawBufferPointer) throws { bytes.append(contentsOf: b) }
-    func flush() throws {}
-}
-
 struct ReadMessage {
     var meta: MessageMetadata
     var text: String
@@ -36,7 +10,7 @@ struct ReadMessage {
 func readMbox(_ text: String, piece: Int = 7) throws -> (messages: [ReadMessage], log: WarningLog) {
     let log = WarningLog()
     var out: [ReadMessage] = []
-    try MboxReader(MemorySource(Array(text.utf8), piece: piece), log: log).forEachMessage { meta, content in
+    try MboxReader(MemorySource(Array(text.utf8), chunk: piece, name: "memory"), log: log).forEachMessage { meta, content in
         out.append(ReadMessage(meta: meta, text: String(decoding: content, as: UTF8.self)))
     }
     return (out, log)
