@@ -107,15 +107,15 @@ public final class MboxWriter {
 
     /// `From SENDER DATE` for a message that did not come from an mbox.
     static func fromLine(for meta: MessageMetadata, content: UnsafeRawBufferPointer) -> [UInt8] {
-        let headers = HeaderFields(content)
+        let headers = HeaderBlock(message: content)
         var sender = "MAILER-DAEMON"
         for name in ["return-path", "from"] {
-            if let value = headers.value(name), let address = firstAddress(value) {
+            if let value = headers.first(name), let address = firstAddress(String(decoding: value, as: UTF8.self)) {
                 sender = address
                 break
             }
         }
-        let time = meta.received ?? headers.value("date").flatMap(parseMailDate) ?? Int64(Glibc.time(nil))
+        let time = meta.received ?? headers.first("date").flatMap { MailDate.parse(rfc5322: $0)?.unixSeconds } ?? Int64(Glibc.time(nil))
         return FromLine.format(sender: sender, time: time)
     }
 
