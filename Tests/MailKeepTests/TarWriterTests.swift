@@ -101,6 +101,18 @@ import Testing
         #expect(verbose.contains("2286-11-20 17:46 future"))
     }
 
+    @Test func sizesBeyondOctalGoToPax() throws {
+        let sink = MemorySink()
+        let writer = TarWriter(sink)
+        let size: Int64 = 9 << 30
+        let offset = try writer.addFile(path: "huge", size: size, mtime: 1)
+        #expect(offset == 3 * 512)
+        let records = String(decoding: sink.bytes[512..<1024].prefix { $0 != 0 }, as: UTF8.self)
+        #expect(records == "19 size=\(size)\n")
+        #expect(sink.bytes[156] == UInt8(ascii: "x"))
+        #expect(sink.bytes[1024 + 156] == UInt8(ascii: "0"))
+    }
+
     @Test func declaredSizeIsEnforced() throws {
         let writer = TarWriter(MemorySink())
         try writer.addFile(path: "a", size: 3, mtime: 0)
