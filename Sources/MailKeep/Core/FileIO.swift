@@ -251,3 +251,12 @@ public final class WholeFileReader {
         return (UnsafeRawBufferPointer(rebasing: storage[0..<total]), Int64(st.st_mtim.tv_sec))
     }
 }
+
+/// Collects bytes in memory (small things: a manifest, a probe of a tar header).
+public final class ByteArraySink: ByteSink {
+    public let name: String
+    public private(set) var bytes: [UInt8] = []
+    public init(name: String = "memory") { self.name = name }
+    public func write(_ b: UnsafeRawBufferPointer) throws { bytes.append(contentsOf: b) }
+    public func flush() throws {}
+}

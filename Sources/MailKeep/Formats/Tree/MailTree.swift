@@ -82,6 +82,8 @@ public struct MailTree {
                     units.append(.mbox(path: path, folder: mboxFolder))
                 case .message:
                     units.append(.message(path: path, folder: folder))
+                case .bundle:
+                    log.notice(file: path, "a bundle inside the tree, skipped (name it as a source of its own to read it)")
                 case .other:
                     log.notice(file: path, "not mail, skipped")
                 }
@@ -116,7 +118,7 @@ public struct MailTree {
 
 /// What a single file holds, judged by its first bytes (after decompression).
 public enum MessageFileKind: Sendable {
-    case mbox, message, other
+    case mbox, message, bundle, other
 
     public static func sniff(_ path: String) throws -> MessageFileKind {
         let source = try openSource(path)
@@ -137,6 +139,7 @@ public enum MessageFileKind: Sendable {
         // An empty file is an empty mbox (what mutt and Dovecot create for a new folder).
         if prefix.isEmpty { return .mbox }
         if MboxReader.looksLikeMbox(prefix) { return .mbox }
+        if BundleReader.looksLikeTar(prefix) { return .bundle }
         return looksLikeHeader(prefix) ? .message : .other
     }
 
