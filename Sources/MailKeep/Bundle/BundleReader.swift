@@ -239,3 +239,75 @@ enum TarHeaderProbe {
         return v
     }
 }
+
+extension BundleReader: SelectiveSource {
+    /// Selects from the manifest and decodes only the xz blocks that hold the chosen messages,
+    /// so a handful of messages come out of a large bundle without decompressing all of it.
+    /// Selections the manifest cannot answer (`--header`), bundles that are not a single
+    /// seekable xz file, and selections of most of the bundle read the stream instead.
+    public func forEachSelectedDirectly(_ selection: Selection,
+                                        _ body: (MessageMetadata, UnsafeRawBufferPointer, LazyFacts) throws -> Void) throws {
+        guard selection.headers.isEmpty, spool == nil, !VolumeSource.isFirstVolume(path),
+              let index = try? XZBlockIndex(path: path) else {
+            return try forEachSelectedByReading(selection, body)
+        }
+        var chosen: [(entry: ManifestEntry, facts: MessageFacts)] = []
+        for path in order {
+            guard let entry = entries[path], entry.offset != nil else { continue }
+            let facts = entry.facts
+            if selection.matches(entry.metadata(source: self.path), size: entry.size, facts: { facts }) {
+                chosen.append((entry, facts))
+            }
+        }
+        // Reading most of the archive one message at a time would decode blocks many times.
+        if chosen.count > max(64, order.count / 10) {
+            return try forEachSelectedByReading(selection, body)
+        }
+        // Messages close together are decoded in one run, so no block is decoded twice.
+        var runs: [[(entry: ManifestEntry, facts: MessageFacts)]] = []
+        for item in chosen {
+            if let last = runs.last?.last, let lastOffset = last.entry.offset, let offset = item.entry.offset,
+               offset - (lastOffset + last.entry.size) < 2 << 20, offset - (runs.last?.first?.entry.offset ?? offset) < 64 << 20 {
+                runs[runs.count - 1].append(item)
+            } else {
+                runs.append([item])
+            }
+        }
+        for run in runs {
+            guard let first = run.first?.entry.offset, let lastItem = run.last, let lastOffset = lastItem.entry.offset else { continue }
+            let sink = ByteArraySink()
+            do {
+                _ = try index.read(offset: first, length: lastOffset + lastItem.entry.size - first, into: sink)
+            } catch {
+                log.add(file: path, offset: first, "could not decode the messages here: \(error)")
+                continue
+            }
+            try sink.bytes.withUnsafeBytes { bytes in
+                for (entry, facts) in run {
+                    guard let offset = entry.offset else { continue }
+                    let start = Int(offset - first)
+                    let end = start + Int(entry.size)
+                    guard end <= bytes.count else {
+                        log.add(file: "\(path):\(entry.path)", offset: offset, "the archive ends before this message")
+                        continue
+                    }
+                    let content = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
+                    guard ContentHasher.sha256Hex(of: content) == entry.sha256 else {
+                        log.add(file: "\(path):\(entry.path)", offset: offset,
+                                "checksum mismatch (Message-ID \(entry.messageID.map { "<\($0)>" } ?? "none")); damaged, not used")
+                        continue
+                    }
+                    try body(entry.metadata(source: path), content, LazyFacts(content, known: facts))
+                }
+            }
+        }
+    }
+}
+
+extension ManifestEntry {
+    /// What selection needs, as the manifest recorded it.
+    var facts: MessageFacts {
+        MessageFacts(date: date, from: from.map { [$0] } ?? [], to: to.map { [$0] } ?? [], subject: subject ?? "",
+                     messageID: messageID, headers: [:])
+    }
+}

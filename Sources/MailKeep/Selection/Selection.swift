@@ -174,6 +174,10 @@ public final class LazyFacts {
     private let content: UnsafeRawBufferPointer
     private var cached: MessageFacts?
     init(_ content: UnsafeRawBufferPointer) { self.content = content }
+    init(_ content: UnsafeRawBufferPointer, known: MessageFacts) {
+        self.content = content
+        cached = known
+    }
     public var value: MessageFacts {
         if let cached { return cached }
         let facts = MessageFacts(content: content)
@@ -183,8 +187,19 @@ public final class LazyFacts {
 }
 
 extension MessageSource {
-    /// Calls `body` for each message `selection` selects, with its facts on demand.
+    /// Calls `body` for each message `selection` selects, with its facts on demand. Sources
+    /// that can select without reading every message (a seekable bundle) do so.
     public func forEachSelected(_ selection: Selection,
+                                _ body: (MessageMetadata, UnsafeRawBufferPointer, LazyFacts) throws -> Void) throws {
+        if let selective = self as? SelectiveSource {
+            try selective.forEachSelectedDirectly(selection, body)
+        } else {
+            try forEachSelectedByReading(selection, body)
+        }
+    }
+
+    /// The plain way: read every message and test it.
+    public func forEachSelectedByReading(_ selection: Selection,
                                 _ body: (MessageMetadata, UnsafeRawBufferPointer, LazyFacts) throws -> Void) throws {
         try forEachMessage { meta, content in
             let facts = LazyFacts(content)
@@ -193,4 +208,10 @@ extension MessageSource {
             }
         }
     }
+}
+
+/// A source that can find selected messages without reading all of them.
+public protocol SelectiveSource: MessageSource {
+    func forEachSelectedDirectly(_ selection: Selection,
+                                 _ body: (MessageMetadata, UnsafeRawBufferPointer, LazyFacts) throws -> Void) throws
 }

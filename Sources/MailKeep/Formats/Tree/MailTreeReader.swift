@@ -87,7 +87,7 @@ public struct SingleMessageReader: MessageSource {
 ///
 /// With one source its folders are kept as they are; with several, each source's folders go
 /// under a folder named after it (`a.mbox` -> `a/...`), so two inboxes do not merge.
-public final class SourceList: MessageSource {
+public final class SourceList: SelectiveSource {
     public enum Kind { case tree(MailTree), mbox(String), message(String), bundle(BundleReader), mboxStream(ByteSource) }
     public let sources: [(path: String, kind: Kind)]
     private let log: WarningLog
@@ -161,6 +161,17 @@ public final class SourceList: MessageSource {
     }
 
     public func forEachMessage(_ body: (MessageMetadata, UnsafeRawBufferPointer) throws -> Void) throws {
+        try forEachSource { source, pre in
+            try source.forEachMessage { meta, content in
+                if pre.isEmpty { return try body(meta, content) }
+                var m = meta
+                m.folder = pre + meta.folder
+                try body(m, content)
+            }
+        }
+    }
+
+    private func forEachSource(_ body: (MessageSource, [String]) throws -> Void) throws {
         for source in sources {
             let pre = prefix(source.path, isMbox: isMbox(source.kind))
             let reader: MessageSource
@@ -171,11 +182,26 @@ public final class SourceList: MessageSource {
             case .message(let path): reader = SingleMessageReader(path: path, folder: [])
             case .bundle(let bundle): reader = bundle
             }
-            try reader.forEachMessage { meta, content in
-                if pre.isEmpty { return try body(meta, content) }
+            try body(reader, pre)
+        }
+    }
+}
+
+extension SourceList {
+    /// Each source selects in its own best way; folder prefixes (several sources) apply before
+    /// selection, so `--folder` sees the folder as it will be written.
+    public func forEachSelectedDirectly(_ selection: Selection,
+                                        _ body: (MessageMetadata, UnsafeRawBufferPointer, LazyFacts) throws -> Void) throws {
+        try forEachSource { source, pre in
+            if pre.isEmpty {
+                try source.forEachSelected(selection, body)
+                return
+            }
+            try source.forEachMessage { meta, content in
                 var m = meta
                 m.folder = pre + meta.folder
-                try body(m, content)
+                let facts = LazyFacts(content)
+                if selection.matches(m, size: Int64(content.count), facts: { facts.value }) { try body(m, content, facts) }
             }
         }
     }
