@@ -81,14 +81,20 @@ private func tokenize(_ text: [UInt8]) -> [AddressToken] {
             spaceBefore = true
         case 0x22:
             var content: [UInt8] = []
-            index += 1
-            while index < text.count && text[index] != 0x22 {
-                if text[index] == 0x5C && index + 1 < text.count { index += 1 }
-                content.append(text[index])
+            var end = index + 1
+            while end < text.count && text[end] != 0x22 {
+                if text[end] == 0x5C && end + 1 < text.count { end += 1 }
+                content.append(text[end])
+                end += 1
+            }
+            if end < text.count {
+                append(.quoted, content)
+                index = end + 1
+            } else {
+                // An unterminated quote would swallow the address after it: drop the quote mark.
+                spaceBefore = true
                 index += 1
             }
-            index += 1
-            append(.quoted, content)
         case 0x5B:
             let start = index
             while index < text.count && text[index] != 0x5D { index += 1 }
