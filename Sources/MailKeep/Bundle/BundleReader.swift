@@ -308,6 +308,6 @@ extension ManifestEntry {
     /// What selection needs, as the manifest recorded it.
     var facts: MessageFacts {
         MessageFacts(date: date, from: from.map { [$0] } ?? [], to: to.map { [$0] } ?? [], subject: subject ?? "",
-                     messageID: messageID, headers: [:])
+                     messageID: messageID)
     }
 }
