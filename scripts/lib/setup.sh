@@ -1,0 +1,26 @@
+# Shared by scripts/test, scripts/demo and scripts/bench-convert: find the repository, install
+# what is missing, build.  Source it; it sets REPO and SHARED and cds to REPO.
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# ../shared next to the repository (the corpus and the benchmark generator), wherever it is cloned.
+SHARED="$(cd "$REPO/.." && pwd)/shared"
+cd "$REPO"
+
+# ensure_packages PKG... installs the Debian packages that are absent, when we are root.
+# Without root it only says what is missing; the steps that need a package then fail or skip.
+ensure_packages() {
+    local missing=() pkg
+    for pkg in "$@"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
+        echo "missing packages (install them as root): ${missing[*]}" >&2
+        return 0
+    fi
+    echo "installing: ${missing[*]}"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+BUILD_PACKAGES=(liblzma-dev zlib1g-dev pkg-config python3 xz-utils gzip tar)

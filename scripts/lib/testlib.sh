@@ -1,0 +1,53 @@
+# Sourced by scripts/tests/*.sh.  Gives each test a scratch directory, the repository paths,
+# and small assertions.  Tests run with the built tools on PATH (scripts/test sets it up; run
+# alone, a test finds them with `swift build --show-bin-path`).
+set -euo pipefail
+
+REPO="${REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+SHARED="${SHARED:-$(cd "$REPO/.." && pwd)/shared}"
+CORPUS="$SHARED/corpus"
+FIXTURES="$REPO/fixtures"
+CENSUS="$REPO/scripts/lib/census.py"
+command -v mailconvert >/dev/null || PATH="$(cd "$REPO" && swift build --show-bin-path):$PATH"
+SCRATCH="$(mktemp -d)"
+trap 'rm -rf "$SCRATCH"' EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+skip() { echo "skip: $*"; }
+note() { echo "$*"; }
+
+# expect_rc WANT CMD...: runs CMD (stderr kept in $SCRATCH/stderr) and fails unless it exits WANT.
+expect_rc() {
+    local want="$1" rc=0
+    shift
+    "$@" 2>"$SCRATCH/stderr" || rc=$?
+    [ "$rc" -eq "$want" ] || { cat "$SCRATCH/stderr" >&2; fail "'$*' exited $rc, expected $want"; }
+}
+
+# same_file A B: byte-identical, or fail showing the first difference.
+same_file() { cmp "$1" "$2" >&2 || fail "$2 differs from $1"; }
+
+# same_census A B [census options]: the two Maildir trees hold the same messages.
+same_census() {
+    local a="$1" b="$2"
+    shift 2
+    python3 "$CENSUS" "$@" "$a" >"$SCRATCH/census.a"
+    python3 "$CENSUS" "$@" "$b" >"$SCRATCH/census.b"
+    [ -s "$SCRATCH/census.a" ] || fail "census of $a is empty"
+    diff "$SCRATCH/census.a" "$SCRATCH/census.b" >&2 || fail "census of $b differs from $a"
+}
+
+# maildir_count DIR: messages in cur/ and new/ of every folder of the tree.
+maildir_count() { python3 "$CENSUS" --fields sha256 "$1" | wc -l; }
+
+# copy_fixture_tree SRC DEST: copies a Maildir fixture and sets each message's mtime from the
+# leading timestamp of its unique name (git does not keep mtimes).
+copy_fixture_tree() {
+    cp -r "$1" "$2"
+    find "$2" -type f \( -path '*/cur/*' -o -path '*/new/*' \) ! -name '.*' | while read -r f; do
+        touch -d "@$(basename "$f" | grep -o '^[0-9]*')" "$f"
+    done
+}
+
+# gen_mail ARGS...: the shared synthetic corpus generator.
+gen_mail() { python3 "$SHARED/bench/gen_mail.py" "$@"; }

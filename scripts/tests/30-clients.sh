@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Other programs read the Maildir mailconvert writes: Python's mailbox module and mutt see the
+# same messages, in the same folders, with the same flags.
+source "$(dirname "$0")/../lib/testlib.sh"
+
+gen_mail mbox --messages 300 >"$SCRATCH/gen.mbox"
+expect_rc 0 mailconvert "$SCRATCH/gen.mbox" -o "$SCRATCH/gen"
+expect_rc 0 mailconvert "$FIXTURES/mbox/status.mbox" -o "$SCRATCH/status"
+copy_fixture_tree "$FIXTURES/maildir/plusplus" "$SCRATCH/pp-src"
+expect_rc 0 mailconvert "$SCRATCH/pp-src" -o "$SCRATCH/pp.mboxes" --format mbox
+expect_rc 0 mailconvert "$SCRATCH/pp.mboxes" -o "$SCRATCH/pp"
+
+# Python's mailbox.Maildir: (folder, new/cur, flags) of every message, folder names decoded
+# as census.py does.
+python_view() {
+    PYTHONPATH="$REPO/scripts/lib" python3 - "$1" <<'PY'
+import mailbox, sys
+from census import decode_mutf7
+root = mailbox.Maildir(sys.argv[1], factory=None, create=False)
+rows = []
+for label, box in [(".", root)] + [("/".join(map(decode_mutf7, name.split("."))), root.get_folder(name)) for name in root.list_folders()]:
+    for message in box:
+        rows.append(f"{label}\t{message.get_subdir()}\t{''.join(sorted(message.get_flags()))}")
+print("\n".join(sorted(rows)))
+PY
+}
+for dir in gen status pp; do
+    python_view "$SCRATCH/$dir" >"$SCRATCH/$dir.python"
+    python3 "$CENSUS" --fields folder,state,flags "$SCRATCH/$dir" >"$SCRATCH/$dir.census"
+    [ -s "$SCRATCH/$dir.python" ] || fail "Python's mailbox found no messages in $dir"
+    diff "$SCRATCH/$dir.census" "$SCRATCH/$dir.python" >&2 || fail "Python's mailbox.Maildir sees $dir differently"
+done
+[ "$(wc -l <"$SCRATCH/gen.python")" -eq 300 ] || fail "Python's mailbox does not count 300 messages"
+[ "$(wc -l <"$SCRATCH/pp.python")" -eq 7 ] || fail "Python's mailbox does not count 7 messages in the fixture tree"
+grep -qx $'Entw\xc3\xbcrfe\tcur\tDS' "$SCRATCH/pp.python" || fail "Python does not see the drafts folder .Entw&APw-rfe"
+
+# mutt, driven through a pseudo-terminal: tag the messages matching a pattern and pipe each
+# one to a counter.
+if ! command -v mutt >/dev/null || ! command -v script >/dev/null; then
+    skip "mutt or script(1) not installed"
+    exit 0
+fi
+printf '#!/bin/sh\ncat >/dev/null\necho x >>"%s/mutt-count"\n' "$SCRATCH" >"$SCRATCH/count-one"
+chmod +x "$SCRATCH/count-one"
+mutt_count() {  # mutt_count DIR PATTERN: messages mutt finds in the folder matching PATTERN
+    rm -f "$SCRATCH/mutt-count"
+    timeout 60 script -qec "mutt -n -F /dev/null -R -f '$1' -e 'set pipe_split=yes' -e 'set wait_key=no' \
+        -e 'push \"<tag-pattern>$2<enter><tag-prefix><pipe-entry>$SCRATCH/count-one<enter><quit>\"'" \
+        /dev/null >/dev/null 2>&1 </dev/null || fail "mutt failed on $1"
+    [ -f "$SCRATCH/mutt-count" ] && wc -l <"$SCRATCH/mutt-count" || echo 0
+}
+[ "$(mutt_count "$SCRATCH/gen" .)" -eq 300 ] || fail "mutt does not count 300 messages"
+[ "$(mutt_count "$SCRATCH/status" .)" -eq 7 ] || fail "mutt does not count 7 messages in status"
+[ "$(mutt_count "$SCRATCH/status" '~N')" -eq 1 ] || fail "mutt does not see exactly 1 new message"
+[ "$(mutt_count "$SCRATCH/status" '~F')" -eq 1 ] || fail "mutt does not see exactly 1 flagged message"
+[ "$(mutt_count "$SCRATCH/status" '~Q')" -eq 1 ] || fail "mutt does not see exactly 1 replied message"
+[ "$(mutt_count "$SCRATCH/status" '~D')" -eq 1 ] || fail "mutt does not see exactly 1 deleted message"
+[ "$(mutt_count "$SCRATCH/status" '~R')" -eq 4 ] || fail "mutt does not see exactly 4 read messages"
+[ "$(mutt_count "$SCRATCH/pp/.Archive.2024" .)" -eq 2 ] || fail "mutt does not count 2 messages in .Archive.2024"
