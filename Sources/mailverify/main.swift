@@ -72,7 +72,7 @@ struct MailVerify: ParsableCommand {
 
     /// Chooses the check by what the target is.
     func verifyTarget(_ target: String, log: WarningLog) throws -> VerifyReport {
-        switch try FileSystem.kindFollowing(target) {
+        switch try FileSystem.kind(target, followLinks: true) {
         case .directory:
             if try FileSystem.kind(FileSystem.join(target, "SHA256SUMS")) == .regular {
                 return verifyChecksummedTree(target, log: log)

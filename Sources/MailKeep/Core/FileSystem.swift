@@ -9,20 +9,11 @@ import Darwin
 public enum FileSystem {
     public enum Kind: Sendable { case regular, directory, symlink, other, missing }
 
-    /// The kind of `path` without following a final symlink.
-    public static func kind(_ path: String) throws -> Kind {
+    /// The kind of `path`. A final symlink is reported as such unless `followLinks` is set
+    /// (for paths the user named on the command line).
+    public static func kind(_ path: String, followLinks: Bool = false) throws -> Kind {
         var st = stat()
-        if lstat(path, &st) != 0 {
-            if errno == ENOENT || errno == ENOTDIR { return .missing }
-            throw ioError(path, "stat")
-        }
-        return kind(mode: st.st_mode)
-    }
-
-    /// The kind of `path`, following symlinks (for command-line arguments the user named).
-    public static func kindFollowing(_ path: String) throws -> Kind {
-        var st = stat()
-        if stat(path, &st) != 0 {
+        if (followLinks ? stat(path, &st) : lstat(path, &st)) != 0 {
             if errno == ENOENT || errno == ENOTDIR { return .missing }
             throw ioError(path, "stat")
         }

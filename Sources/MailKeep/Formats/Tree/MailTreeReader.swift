@@ -114,7 +114,7 @@ public final class SourceList: SelectiveSource {
                 }
                 continue
             }
-            switch try FileSystem.kindFollowing(path) {
+            switch try FileSystem.kind(path, followLinks: true) {
             case .directory:
                 sources.append((path, .tree(try MailTree(root: path, log: log))))
             case .regular:
