@@ -122,7 +122,7 @@ public enum MessageFileKind: Sendable {
 
     public static func sniff(_ path: String) throws -> MessageFileKind {
         let source = try openSource(path)
-        var prefix = [UInt8](repeating: 0, count: 512)
+        var prefix = [UInt8](repeating: 0, count: 65536)
         let n = try prefix.withUnsafeMutableBytes { buffer in
             var total = 0
             while total < buffer.count {
@@ -140,7 +140,9 @@ public enum MessageFileKind: Sendable {
         if prefix.isEmpty { return .mbox }
         if MboxReader.looksLikeMbox(prefix) { return .mbox }
         if BundleReader.looksLikeTar(prefix) { return .bundle }
-        return looksLikeHeader(prefix) ? .message : .other
+        if looksLikeHeader(prefix) { return .message }
+        // Text that is not a header, then mbox messages: an mbox damaged at its start.
+        return MboxReader.hasDatedSeparator(prefix) ? .mbox : .other
     }
 
     /// A first line of the form `Name: value`, where the name is printable ASCII without spaces.
