@@ -235,9 +235,10 @@ public final class WholeFileReader {
             storage.deallocate()
             storage = .allocate(byteCount: 1 << 20, alignment: 64)
         }
-        // Read to the end rather than trusting the size: the file may be growing.
+        // Stop at the size fstat gave: a delivered message never changes, and one more read
+        // per file to see the end is a syscall per message. A file that shrank ends early.
         var total = 0
-        while true {
+        while total < size {
             if total == storage.count {
                 let grown = UnsafeMutableRawBufferPointer.allocate(byteCount: storage.count * 2, alignment: 64)
                 grown.copyMemory(from: UnsafeRawBufferPointer(storage))

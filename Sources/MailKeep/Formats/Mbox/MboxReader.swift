@@ -249,14 +249,9 @@ public final class MboxReader: MessageSource {
             meta.mboxHeadersOffset = first.lowerBound
             cuts = headerCuts
         }
-        if !lengthDelimited, let base = raw.baseAddress {
-            var from = 0
-            while from < raw.count, let p = mk_memmem(base + from, raw.count - from, ">From ", 6) {
-                let h = UnsafeRawPointer(p) - base
-                var s = h
-                while s > 0, raw[s - 1] == UInt8(ascii: ">") { s -= 1 }
-                if s == 0 || raw[s - 1] == 0x0A { cuts.append(s..<(s + 1)) }
-                from = h + 6
+        if !lengthDelimited {
+            FromLineScan.forEach(in: raw) { start, depth in
+                if depth > 0 { cuts.append(start..<(start + 1)) }
             }
         }
         if cuts.isEmpty {
