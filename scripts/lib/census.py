@@ -2,7 +2,7 @@
 """Prints the census of a Maildir tree: one line per message, sorted, so two trees hold the same
 mail exactly when their censuses are equal (diff them).
 
-    census.py [--fields folder,state,flags,mtime,sha256] [--separator C] DIR
+    census.py [--fields folder,state,flags,mtime,sha256] [--separator C] [--strip-mbox-headers] DIR
 
 Each line is tab-separated: folder (components joined by '/', decoded from IMAP modified
 UTF-7; the root is '.'), state (`new`, `cur`, or `loose` for a message file directly in a
@@ -10,11 +10,15 @@ folder), flags (sorted distinct letters from the `2,` info), mtime (seconds) and
 of the file.  It understands the Maildir++ layout (`.A.B` directories under the root) and the
 nested one (`A/B/cur`), the info separators `:`, `!` and `;` (and --separator), and skips
 tmp/, dot-files, and directories of other programs (`.notmuch`).
+
+--strip-mbox-headers hashes each message without its `Status`, `X-Status` and
+`Content-Length` header lines, which an mbox keeps as mailbox state rather than content.
 """
 import argparse
 import base64
 import hashlib
 import os
+import re
 import sys
 
 FIELDS = ("folder", "state", "flags", "mtime", "sha256")
@@ -58,15 +62,25 @@ def is_maildir(path):
     return os.path.isdir(os.path.join(path, "cur")) or os.path.isdir(os.path.join(path, "new"))
 
 
-def sha256(path):
+MBOX_STATE_HEADER = re.compile(rb"^(status|x-status|content-length):[^\n]*\n", re.I | re.M)
+HEADER_END = re.compile(rb"\r?\n\r?\n")
+
+
+def sha256(path, strip_mbox_headers=False):
     h = hashlib.sha256()
     with open(path, "rb") as f:
+        if strip_mbox_headers:
+            data = f.read()
+            end = HEADER_END.search(data)
+            split = end.start() + 1 if end else len(data)
+            h.update(MBOX_STATE_HEADER.sub(b"", data[:split]) + data[split:])
+            return h.hexdigest()
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
 
 
-def folder_messages(path, folder, separators):
+def folder_messages(path, folder, separators, strip):
     """Yields (folder, state, flags, mtime, sha256) for one folder directory."""
     label = "/".join(folder) or "."
     for sub in ("cur", "new"):
@@ -78,18 +92,18 @@ def folder_messages(path, folder, separators):
             if name.startswith(".") or not os.path.isfile(full) or os.path.islink(full):
                 continue
             flags, _ = parse_name(name, separators)
-            yield (label, sub, flags, int(os.stat(full).st_mtime), sha256(full))
+            yield (label, sub, flags, int(os.stat(full).st_mtime), sha256(full, strip))
     for name in os.listdir(path):
         full = os.path.join(path, name)
         if not name.startswith(".") and os.path.isfile(full) and not os.path.islink(full):
-            yield (label, "loose", "", int(os.stat(full).st_mtime), sha256(full))
+            yield (label, "loose", "", int(os.stat(full).st_mtime), sha256(full, strip))
 
 
-def census(root, separators):
+def census(root, separators, strip=False):
     rows = []
 
     def walk(path, folder, top):
-        rows.extend(folder_messages(path, folder, separators))
+        rows.extend(folder_messages(path, folder, separators, strip))
         for name in sorted(os.listdir(path)):
             full = os.path.join(path, name)
             if not os.path.isdir(full) or os.path.islink(full) or name in ("cur", "new", "tmp"):
@@ -97,7 +111,7 @@ def census(root, separators):
             if name.startswith("."):
                 # Maildir++ folders live only directly under the root.
                 if top and len(name) > 1 and is_maildir(full):
-                    rows.extend(folder_messages(full, [decode_mutf7(p) for p in name[1:].split(".")], separators))
+                    rows.extend(folder_messages(full, [decode_mutf7(p) for p in name[1:].split(".")], separators, strip))
                 continue
             walk(full, folder + [decode_mutf7(name)], False)
 
@@ -110,13 +124,14 @@ def main():
     p.add_argument("dir")
     p.add_argument("--fields", default=",".join(FIELDS))
     p.add_argument("--separator", default="")
+    p.add_argument("--strip-mbox-headers", action="store_true")
     args = p.parse_args()
     wanted = args.fields.split(",")
     unknown = [f for f in wanted if f not in FIELDS]
     if unknown or not os.path.isdir(args.dir):
         p.error(f"unknown fields {unknown}" if unknown else f"not a directory: {args.dir}")
     index = [FIELDS.index(f) for f in wanted]
-    lines = sorted("\t".join(str(row[i]) for i in index) for row in census(args.dir, set(":!;" + args.separator)))
+    lines = sorted("\t".join(str(row[i]) for i in index) for row in census(args.dir, set(":!;" + args.separator), args.strip_mbox_headers))
     sys.stdout.write("".join(line + "\n" for line in lines))
 
 
