@@ -71,6 +71,7 @@ struct MailPack: ParsableCommand {
                                     volumeSize: volumeSize.flatMap(parseSize), infoSeparator: infoSeparator.first ?? ":")
         var writer: BundleWriter?
         do {
+            try checkDestination(output, isOutsideOf: sources)
             let list = try SourceList(sources, nameMboxFolders: true, log: log)
             let bundle = try BundleWriter(path: output, options: options, sources: sources, log: log)
             writer = bundle

@@ -107,6 +107,20 @@ public enum FileSystem {
         #endif
     }
 
+    /// `path` made absolute and resolved as far as it exists (a destination may not exist yet:
+    /// its existing parent is resolved and the rest appended).
+    public static func absolutePath(_ path: String) -> String {
+        if let resolved = realpath(path, nil) {
+            defer { free(resolved) }
+            return String(decoding: UnsafeRawBufferPointer(start: resolved, count: strlen(resolved)), as: UTF8.self)
+        }
+        let parent = directoryName(path)
+        if parent == path || parent == "." && !path.contains("/") {
+            return join(absolutePath("."), path)
+        }
+        return join(absolutePath(parent), baseName(path))
+    }
+
     public static func directoryName(_ path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         if slash == path.startIndex { return "/" }
