@@ -39,6 +39,7 @@ struct MailConvert: ParsableCommand {
     func run() throws {
         let log = makeWarningLog(tool: "mailconvert")
         do {
+            try checkDestination(output, isOutsideOf: sources)
             let list = try SourceList(sources, extraSeparator: writing.separator, log: log)
             let options = writing.convertOptions(destination: output)
             let summary = try convert(list, to: output, options: options, log: log, progress: ProgressReporter(label: "mailconvert"))

@@ -47,6 +47,7 @@ struct MailRestore: ParsableCommand {
         let selection = try select.selection()
         let intoFolder = into.map { $0.split(separator: "/").map(String.init) }
         do {
+            try checkDestination(output, isOutsideOf: [source])
             let list = try SourceList([source], extraSeparator: writing.separator, log: log)
             let plan = RestorePlan(selection: selection, intoFolder: intoFolder,
                                    options: writing.convertOptions(destination: output))

@@ -92,3 +92,8 @@ import Testing
         #expect(daysFromCivil(year: 1969, month: 12, day: 31) == -1)
     }
 }
+
+@Test func impossibleZoneOffsetCountsAsUTC() {
+    // Seen in the linux-mips archive: "-3100 (PDT)".
+    #expect(MailDate.parse(rfc5322: "Tue, 30 Sep 1997 18:02:51 -3100 (PDT)")?.unixSeconds == 875_642_571)
+}

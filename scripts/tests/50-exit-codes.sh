@@ -49,11 +49,10 @@ for eml in "$FIXTURES"/eml/*.eml; do
         || fail "$eml changed on the way into the Maildir"
 done
 
-# Garbage before the first From_ line should be reported and kept, and the message read:
-# exit 1 (RELIABILITY.md row 8).  Known disagreement: the file is refused as "not an mbox"
-# (exit 2), since it does not start with From_.  Checked to still hold, so this goes when fixed.
+# Garbage before the first From_ line is reported (with its offset) and kept as a message of
+# its own, and the real message is read: exit 1 (RELIABILITY.md row 8).
 rc=0
 mailconvert "$FIXTURES/mbox/garbage-before.mbox" -o "$SCRATCH/garbage" 2>"$SCRATCH/stderr" || rc=$?
-[ "$rc" -eq 2 ] || fail "garbage-before.mbox now exits $rc: replace the known entry with 'expect_rc 1' and a count of 1"
-grep -q 'garbage-before.mbox' "$SCRATCH/stderr" || fail "the refusal does not name the file"
-note "known: garbage-before.mbox is refused (exit 2) instead of read with the garbage reported (exit 1)"
+[ "$rc" -eq 1 ] || fail "garbage-before.mbox exits $rc, expected 1"
+grep -q 'garbage-before.mbox: offset 0:' "$SCRATCH/stderr" || fail "the warning does not name the file and offset"
+[ "$(maildir_count "$SCRATCH/garbage")" -eq 2 ] || fail "garbage-before.mbox: expected the message and the kept garbage"

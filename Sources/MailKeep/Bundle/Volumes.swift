@@ -25,6 +25,8 @@ public final class VolumeSink: ByteSink {
         return path + "." + String(repeating: "0", count: max(0, 3 - digits.count)) + digits
     }
 
+    public static func isFirstVolumeName(_ path: String) -> Bool { path.hasSuffix(".001") }
+
     private func openNext() throws {
         files.append(try AtomicOutputFile(Self.volumePath(name, files.count + 1)))
         used = 0
@@ -69,7 +71,7 @@ public final class VolumeSource: ByteSource {
         current = try FileHandleFD.open(reading: first)
     }
 
-    public static func isFirstVolume(_ path: String) -> Bool { path.hasSuffix(".001") }
+    public static func isFirstVolume(_ path: String) -> Bool { VolumeSink.isFirstVolumeName(path) }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         while let file = current {

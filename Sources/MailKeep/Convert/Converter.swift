@@ -55,6 +55,19 @@ extension EmlWriter: CountedSink {}
 extension MboxStreamSink: CountedSink {}
 extension MboxTreeSink: CountedSink {}
 
+/// Refuses a destination inside one of the source directories: the run would read what it
+/// writes.
+public func checkDestination(_ destination: String, isOutsideOf sources: [String]) throws {
+    guard destination != "-" else { return }
+    let target = FileSystem.absolutePath(destination)
+    for source in sources where source != "-" {
+        let root = FileSystem.absolutePath(source)
+        if target == root || target.hasPrefix(root.hasSuffix("/") ? root : root + "/") {
+            throw MailKeepError.refused(path: destination, reason: "is inside the source \(source); choose a destination outside it")
+        }
+    }
+}
+
 /// Copies every message of `sources` into `destination`.
 public func convert(_ sources: SourceList, to destination: String, options: ConvertOptions, log: WarningLog,
                     progress: ProgressReporter? = nil) throws -> ConvertSummary {

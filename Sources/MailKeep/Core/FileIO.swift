@@ -235,9 +235,10 @@ public final class WholeFileReader {
             storage.deallocate()
             storage = .allocate(byteCount: 1 << 20, alignment: 64)
         }
-        // Read to the end rather than trusting the size: the file may be growing.
+        // Stop at the size fstat gave: a delivered message never changes, and one more read
+        // per file to see the end is a syscall per message. A file that shrank ends early.
         var total = 0
-        while true {
+        while total < size {
             if total == storage.count {
                 let grown = UnsafeMutableRawBufferPointer.allocate(byteCount: storage.count * 2, alignment: 64)
                 grown.copyMemory(from: UnsafeRawBufferPointer(storage))
@@ -250,4 +251,13 @@ public final class WholeFileReader {
         }
         return (UnsafeRawBufferPointer(rebasing: storage[0..<total]), Int64(st.st_mtim.tv_sec))
     }
+}
+
+/// Collects bytes in memory (small things: a manifest, a probe of a tar header).
+public final class ByteArraySink: ByteSink {
+    public let name: String
+    public private(set) var bytes: [UInt8] = []
+    public init(name: String = "memory") { self.name = name }
+    public func write(_ b: UnsafeRawBufferPointer) throws { bytes.append(contentsOf: b) }
+    public func flush() throws {}
 }

@@ -9,20 +9,11 @@ import Darwin
 public enum FileSystem {
     public enum Kind: Sendable { case regular, directory, symlink, other, missing }
 
-    /// The kind of `path` without following a final symlink.
-    public static func kind(_ path: String) throws -> Kind {
+    /// The kind of `path`. A final symlink is reported as such unless `followLinks` is set
+    /// (for paths the user named on the command line).
+    public static func kind(_ path: String, followLinks: Bool = false) throws -> Kind {
         var st = stat()
-        if lstat(path, &st) != 0 {
-            if errno == ENOENT || errno == ENOTDIR { return .missing }
-            throw ioError(path, "stat")
-        }
-        return kind(mode: st.st_mode)
-    }
-
-    /// The kind of `path`, following symlinks (for command-line arguments the user named).
-    public static func kindFollowing(_ path: String) throws -> Kind {
-        var st = stat()
-        if stat(path, &st) != 0 {
+        if (followLinks ? stat(path, &st) : lstat(path, &st)) != 0 {
             if errno == ENOENT || errno == ENOTDIR { return .missing }
             throw ioError(path, "stat")
         }
@@ -114,6 +105,20 @@ public enum FileSystem {
         #else
         guard fsync(fd) == 0 else { throw ioError(path, "fsync") }
         #endif
+    }
+
+    /// `path` made absolute and resolved as far as it exists (a destination may not exist yet:
+    /// its existing parent is resolved and the rest appended).
+    public static func absolutePath(_ path: String) -> String {
+        if let resolved = realpath(path, nil) {
+            defer { free(resolved) }
+            return String(decoding: UnsafeRawBufferPointer(start: resolved, count: strlen(resolved)), as: UTF8.self)
+        }
+        let parent = directoryName(path)
+        if parent == path || parent == "." && !path.contains("/") {
+            return join(absolutePath("."), path)
+        }
+        return join(absolutePath(parent), baseName(path))
     }
 
     public static func directoryName(_ path: String) -> String {

@@ -52,10 +52,13 @@ public enum CharsetDecoder {
 
     private static var invalidDescriptor: UnsafeMutableRawPointer? { UnsafeMutableRawPointer(bitPattern: -1) }
 
-    /// Header bytes outside encoded words: UTF-8 when they are valid UTF-8, else Windows-1252.
-    public static func decodeRaw(_ bytes: some Collection<UInt8>) -> String {
+    /// Header bytes outside encoded words: UTF-8 when they are valid UTF-8, else the charset
+    /// the message declares for its body (`fallbackCharset`, which is what the sending client
+    /// most likely used for its headers too), else Windows-1252.
+    public static func decodeRaw(_ bytes: some Collection<UInt8>, fallbackCharset: String? = nil) -> String {
         if bytes.allSatisfy({ $0 < 0x80 }) { return String(decoding: bytes, as: UTF8.self) }
         if let text = String(validating: bytes, as: UTF8.self) { return text }
+        if let fallbackCharset, let text = decode(bytes, charset: fallbackCharset) { return text }
         return decodeWindows1252(bytes)
     }
 

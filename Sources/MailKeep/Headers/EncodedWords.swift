@@ -8,10 +8,12 @@
 /// keeps the word exactly as written.
 public enum EncodedWords {
     /// Decodes header text: encoded words via their charset, other bytes via
-    /// `CharsetDecoder.decodeRaw` (UTF-8 if valid, else Windows-1252).
-    public static func decode(_ text: some Collection<UInt8>) -> String {
+    /// `CharsetDecoder.decodeRaw` (UTF-8 if valid, else `rawCharset`, else Windows-1252).
+    public static func decode(_ text: some Collection<UInt8>, rawCharset: String? = nil) -> String {
         let bytes = Array(text)
-        guard bytes.count >= 8, containsMarker(bytes) else { return CharsetDecoder.decodeRaw(bytes) }
+        guard bytes.count >= 8, containsMarker(bytes) else {
+            return CharsetDecoder.decodeRaw(bytes, fallbackCharset: rawCharset)
+        }
 
         var result = ""
         var pendingBytes: [UInt8] = []
@@ -40,7 +42,7 @@ public enum EncodedWords {
             let between = bytes[plainStart..<index]
             if !(afterWord && between.allSatisfy { $0 == 0x20 || $0 == 0x09 }) {
                 flushPending()
-                result += CharsetDecoder.decodeRaw(between)
+                result += CharsetDecoder.decodeRaw(between, fallbackCharset: rawCharset)
             }
             let label = CharsetDecoder.normalizedLabel(word.charset)
             if pendingCharset != label { flushPending() }
@@ -51,7 +53,7 @@ public enum EncodedWords {
             afterWord = true
         }
         flushPending()
-        result += CharsetDecoder.decodeRaw(bytes[plainStart...])
+        result += CharsetDecoder.decodeRaw(bytes[plainStart...], fallbackCharset: rawCharset)
         return result
     }
 

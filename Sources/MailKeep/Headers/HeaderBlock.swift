@@ -172,7 +172,43 @@ public struct HeaderBlock: Sendable {
     /// The first field named `name` as text, with RFC 2047 encoded words and raw 8-bit bytes
     /// decoded.
     public func decoded(_ name: String) -> String? {
-        first(name).map { EncodedWords.decode($0) }
+        first(name).map { decode($0) }
+    }
+
+    /// Decodes a value of this block: encoded words by their charsets, raw 8-bit bytes as
+    /// UTF-8 when valid, else in the charset the Content-Type declares, else as Windows-1252.
+    public func decode(_ value: [UInt8]) -> String {
+        EncodedWords.decode(value, rawCharset: value.contains { $0 >= 0x80 } ? declaredCharset : nil)
+    }
+
+    /// The `charset` parameter of the Content-Type header, lowercased; nil when absent.
+    public var declaredCharset: String? {
+        guard let contentType = first("Content-Type") else { return nil }
+        let lowered = contentType.map(asciiLower)
+        let key = Array("charset".utf8)
+        var index = 0
+        while index + key.count < lowered.count {
+            defer { index += 1 }
+            guard lowered[index..<(index + key.count)].elementsEqual(key),
+                index == 0 || lowered[index - 1] == 0x3B || lowered[index - 1] == 0x20 || lowered[index - 1] == 0x09
+            else { continue }
+            var position = index + key.count
+            while position < lowered.count && (lowered[position] == 0x20 || lowered[position] == 0x09) { position += 1 }
+            guard position < lowered.count && lowered[position] == 0x3D else { continue }
+            position += 1
+            while position < lowered.count && (lowered[position] == 0x20 || lowered[position] == 0x09) { position += 1 }
+            let quoted = position < lowered.count && lowered[position] == 0x22
+            if quoted { position += 1 }
+            let start = position
+            while position < lowered.count {
+                let byte = lowered[position]
+                if quoted ? byte == 0x22 : (byte == 0x3B || byte == 0x20 || byte == 0x09) { break }
+                position += 1
+            }
+            let charset = String(decoding: lowered[start..<position], as: UTF8.self)
+            return charset.isEmpty ? nil : charset
+        }
+        return nil
     }
 }
 

@@ -124,7 +124,9 @@ private struct DateScanner {
                 index += 1
                 let (value, digits) = digitRun()
                 guard digits <= 4 else { break }
-                let minutes = value / 100 * 60 + value % 100
+                // An impossible offset (-3100, +0075) says nothing reliable: count it as +0000,
+                // as a missing zone is, rather than moving the date by a day or more.
+                let minutes = value / 100 < 24 && value % 100 < 60 ? value / 100 * 60 + value % 100 : 0
                 zoneMinutes = byte == 0x2D ? -minutes : minutes
             } else {
                 index += 1

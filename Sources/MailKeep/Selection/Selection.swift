@@ -40,22 +40,34 @@ public final class TextPattern: @unchecked Sendable {
 public struct MessageFacts: Sendable {
     /// The Date header, parsed; nil when absent or unreadable.
     public var date: Int64?
-    /// Each sender as its address and its decoded display name.
+    /// Each sender as `Display Name <address>` (decoded), or the address alone.
     public var from: [String]
     /// Each To, Cc and Bcc recipient likewise.
     public var to: [String]
     public var subject: String
     public var messageID: String?
-    /// Decoded values of every header, by lower-case name.
-    public var headers: [String: [String]]
+    /// The parsed headers, for `--header`; nil when the facts came from a bundle manifest.
+    public var summary: MessageSummary?
 
-    public init(date: Int64?, from: [String], to: [String], subject: String, messageID: String?, headers: [String: [String]]) {
+    public init(date: Int64?, from: [String], to: [String], subject: String, messageID: String?, summary: MessageSummary? = nil) {
         self.date = date
         self.from = from
         self.to = to
         self.subject = subject
         self.messageID = messageID
-        self.headers = headers
+        self.summary = summary
+    }
+
+    /// Reads what selection needs from a message's header block.
+    public init(content: UnsafeRawBufferPointer) {
+        let s = MessageSummary(message: content)
+        self.init(date: s.date, from: s.from.map(\.description), to: (s.to + s.cc + s.bcc).map(\.description),
+                  subject: s.subject ?? "", messageID: s.messageID, summary: s)
+    }
+
+    /// Decoded values of every header named `name`.
+    public func values(ofHeader name: String) -> [String] {
+        summary?.decodedHeaders(named: name) ?? []
     }
 }
 
@@ -129,7 +141,7 @@ public struct Selection: Sendable {
         if !headers.isEmpty {
             let byName = Dictionary(grouping: headers, by: { $0.name })
             for (name, patterns) in byName {
-                let values = f.headers[name] ?? []
+                let values = f.values(ofHeader: name)
                 guard patterns.contains(where: { p in values.contains(where: p.pattern.matches) }) else { return false }
             }
         }
@@ -174,6 +186,10 @@ public final class LazyFacts {
     private let content: UnsafeRawBufferPointer
     private var cached: MessageFacts?
     init(_ content: UnsafeRawBufferPointer) { self.content = content }
+    init(_ content: UnsafeRawBufferPointer, known: MessageFacts) {
+        self.content = content
+        cached = known
+    }
     public var value: MessageFacts {
         if let cached { return cached }
         let facts = MessageFacts(content: content)
@@ -183,8 +199,19 @@ public final class LazyFacts {
 }
 
 extension MessageSource {
-    /// Calls `body` for each message `selection` selects, with its facts on demand.
+    /// Calls `body` for each message `selection` selects, with its facts on demand. Sources
+    /// that can select without reading every message (a seekable bundle) do so.
     public func forEachSelected(_ selection: Selection,
+                                _ body: (MessageMetadata, UnsafeRawBufferPointer, LazyFacts) throws -> Void) throws {
+        if let selective = self as? SelectiveSource {
+            try selective.forEachSelectedDirectly(selection, body)
+        } else {
+            try forEachSelectedByReading(selection, body)
+        }
+    }
+
+    /// The plain way: read every message and test it.
+    public func forEachSelectedByReading(_ selection: Selection,
                                 _ body: (MessageMetadata, UnsafeRawBufferPointer, LazyFacts) throws -> Void) throws {
         try forEachMessage { meta, content in
             let facts = LazyFacts(content)
@@ -193,4 +220,10 @@ extension MessageSource {
             }
         }
     }
+}
+
+/// A source that can find selected messages without reading all of them.
+public protocol SelectiveSource: MessageSource {
+    func forEachSelectedDirectly(_ selection: Selection,
+                                 _ body: (MessageMetadata, UnsafeRawBufferPointer, LazyFacts) throws -> Void) throws
 }

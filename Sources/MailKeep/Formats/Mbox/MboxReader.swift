@@ -45,6 +45,20 @@ public final class MboxReader: MessageSource {
         return rest.starts(with: from)
     }
 
+    /// True when `prefix` holds a dated From_ line after an empty line.
+    public static func hasDatedSeparator(_ prefix: UnsafeRawBufferPointer) -> Bool {
+        guard let base = prefix.baseAddress else { return false }
+        var from = 0
+        while from < prefix.count, let hit = mk_memmem(base + from, prefix.count - from, "\n\nFrom ", 7) {
+            let p = UnsafeRawPointer(hit) - base + 2
+            let rest = UnsafeRawBufferPointer(rebasing: prefix[(p + 5)...])
+            let lineEnd = rest.firstIndex(of: 0x0A) ?? rest.endIndex
+            if FromLine.parse(UnsafeRawBufferPointer(rebasing: rest[..<lineEnd])).kind == .dated { return true }
+            from = p
+        }
+        return false
+    }
+
     public func forEachMessage(_ body: (MessageMetadata, UnsafeRawBufferPointer) throws -> Void) throws {
         let b = buffer
         try b.ensure(8)
@@ -63,8 +77,16 @@ public final class MboxReader: MessageSource {
             log.notice(file: name, "\(blank) bytes of empty lines before the first From_ line dropped")
             b.consume(blank)
         }
-        guard b.hasPrefix("From ", at: 0) else {
-            throw MailKeepError.malformed(path: name, offset: 0, reason: "not an mbox: the first line does not start with \"From \"")
+        if !b.hasPrefix("From ", at: 0) {
+            // Damage at the start (or notes pasted above the first message): the bytes up to
+            // the first dated separator are kept as a message of their own and reported.
+            guard let first = try firstDatedSeparator() else {
+                throw MailKeepError.malformed(path: name, offset: 0, reason: "not an mbox: the first line does not start with \"From \"")
+            }
+            log.add(file: name, offset: 0, "\(first) bytes before the first From_ line are not a message; kept as one of their own")
+            let end = b[first - 2] == 0x0D ? first - 2 : first - 1
+            try body(MessageMetadata(folder: folder, isNew: true, source: name, sourceOffset: 0), b.slice(0, end))
+            b.consume(first)
         }
         var style: FromLine.Kind?
         var firstSeparator: [UInt8] = []
@@ -99,6 +121,22 @@ public final class MboxReader: MessageSource {
             b.trim()
             if b.count < 5 { try b.ensure(5) }
         }
+    }
+
+    /// The offset of the first dated From_ line after an empty line, within the first MiB.
+    private func firstDatedSeparator() throws -> Int? {
+        let b = buffer
+        try b.ensure(1 << 20)
+        var from = 0
+        while let q = b.index(of: "\nFrom ", from: from) {
+            let p = q + 1
+            if q >= 1, b[q - 1] == 0x0A || (q >= 2 && b[q - 1] == 0x0D && b[q - 2] == 0x0A),
+               let lineEnd = b.index(of: 0x0A, from: p), FromLine.parse(b.slice(p + 5, lineEnd)).kind == .dated {
+                return p
+            }
+            from = p
+        }
+        return nil
     }
 
     /// Where the message whose content starts at `contentStart` ends, where the next one
@@ -211,14 +249,9 @@ public final class MboxReader: MessageSource {
             meta.mboxHeadersOffset = first.lowerBound
             cuts = headerCuts
         }
-        if !lengthDelimited, let base = raw.baseAddress {
-            var from = 0
-            while from < raw.count, let p = mk_memmem(base + from, raw.count - from, ">From ", 6) {
-                let h = UnsafeRawPointer(p) - base
-                var s = h
-                while s > 0, raw[s - 1] == UInt8(ascii: ">") { s -= 1 }
-                if s == 0 || raw[s - 1] == 0x0A { cuts.append(s..<(s + 1)) }
-                from = h + 6
+        if !lengthDelimited {
+            FromLineScan.forEach(in: raw) { start, depth in
+                if depth > 0 { cuts.append(start..<(start + 1)) }
             }
         }
         if cuts.isEmpty {

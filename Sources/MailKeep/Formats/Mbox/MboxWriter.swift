@@ -79,28 +79,20 @@ public final class MboxWriter {
 
     /// Writes `bytes` with the variant's quoting of `From ` lines.
     private func writeQuoted(_ bytes: UnsafeRawBufferPointer, lineStart: Bool) throws {
-        guard variant != .mboxcl2, let base = bytes.baseAddress, bytes.count > 0 else {
+        guard variant != .mboxcl2 else {
             try sink.write(bytes)
             return
         }
         var written = 0
-        var from = 0
-        while from < bytes.count, let p = mk_memmem(base + from, bytes.count - from, "From ", 5) {
-            let h = UnsafeRawPointer(p) - base
-            var s = h
-            while s > 0, bytes[s - 1] == UInt8(ascii: ">") { s -= 1 }
-            let atLineStart = s == 0 ? lineStart : bytes[s - 1] == 0x0A
-            if atLineStart {
-                if variant == .mboxrd || s == h {
-                    try sink.write(UnsafeRawBufferPointer(rebasing: bytes[written..<s]))
-                    try sink.write(">")
-                    written = s
-                } else if !warnedLossy {
-                    warnedLossy = true
-                    log.add(file: sink.name, offset: nil, "mboxo cannot tell \">From \" lines from quoted \"From \" lines; use mboxrd to keep them apart")
-                }
+        try FromLineScan.forEach(in: bytes, atLineStart: lineStart) { start, depth in
+            if variant == .mboxrd || depth == 0 {
+                try sink.write(UnsafeRawBufferPointer(rebasing: bytes[written..<start]))
+                try sink.write(">")
+                written = start
+            } else if !warnedLossy {
+                warnedLossy = true
+                log.add(file: sink.name, offset: nil, "mboxo cannot tell \">From \" lines from quoted \"From \" lines; use mboxrd to keep them apart")
             }
-            from = h + 5
         }
         try sink.write(UnsafeRawBufferPointer(rebasing: bytes[written...]))
     }

@@ -82,6 +82,8 @@ public struct MailTree {
                     units.append(.mbox(path: path, folder: mboxFolder))
                 case .message:
                     units.append(.message(path: path, folder: folder))
+                case .bundle:
+                    log.notice(file: path, "a bundle inside the tree, skipped (name it as a source of its own to read it)")
                 case .other:
                     log.notice(file: path, "not mail, skipped")
                 }
@@ -116,11 +118,11 @@ public struct MailTree {
 
 /// What a single file holds, judged by its first bytes (after decompression).
 public enum MessageFileKind: Sendable {
-    case mbox, message, other
+    case mbox, message, bundle, other
 
     public static func sniff(_ path: String) throws -> MessageFileKind {
         let source = try openSource(path)
-        var prefix = [UInt8](repeating: 0, count: 512)
+        var prefix = [UInt8](repeating: 0, count: 65536)
         let n = try prefix.withUnsafeMutableBytes { buffer in
             var total = 0
             while total < buffer.count {
@@ -137,7 +139,10 @@ public enum MessageFileKind: Sendable {
         // An empty file is an empty mbox (what mutt and Dovecot create for a new folder).
         if prefix.isEmpty { return .mbox }
         if MboxReader.looksLikeMbox(prefix) { return .mbox }
-        return looksLikeHeader(prefix) ? .message : .other
+        if BundleReader.looksLikeTar(prefix) { return .bundle }
+        if looksLikeHeader(prefix) { return .message }
+        // Text that is not a header, then mbox messages: an mbox damaged at its start.
+        return MboxReader.hasDatedSeparator(prefix) ? .mbox : .other
     }
 
     /// A first line of the form `Name: value`, where the name is printable ASCII without spaces.
