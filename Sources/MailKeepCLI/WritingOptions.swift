@@ -35,6 +35,13 @@ public struct WritingOptions: ParsableArguments {
 
     public var separator: Character { infoSeparator.first ?? ":" }
 
+    /// Maildir and .eml output are trees of files; only mbox can go to stdout.
+    public func validate(destination: String) throws {
+        if destination == "-", let format, format != .mbox {
+            throw ValidationError("-o - writes an mbox stream; --format \(format.rawValue) needs a directory")
+        }
+    }
+
     public func convertOptions(destination: String) -> ConvertOptions {
         ConvertOptions(format: format ?? .implied(by: destination),
                        naming: FolderNaming(layout: layout, utf8Names: utf8Names, infoSeparator: separator),

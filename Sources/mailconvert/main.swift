@@ -36,6 +36,10 @@ struct MailConvert: ParsableCommand {
 
     @OptionGroup var writing: WritingOptions
 
+    func validate() throws {
+        try writing.validate(destination: output)
+    }
+
     func run() throws {
         let log = makeWarningLog(tool: "mailconvert")
         do {

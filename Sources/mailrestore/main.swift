@@ -42,6 +42,10 @@ struct MailRestore: ParsableCommand {
     @OptionGroup var select: SelectionOptions
     @OptionGroup var writing: WritingOptions
 
+    func validate() throws {
+        try writing.validate(destination: output)
+    }
+
     func run() throws {
         let log = makeWarningLog(tool: "mailrestore")
         let selection = try select.selection()

@@ -49,8 +49,8 @@ public struct RestorePlan {
     public func restore(_ source: MessageSource, into destination: String, log: WarningLog,
                         progress: ProgressReporter?) throws -> Summary {
         var summary = Summary()
-        let sink = try makeSink(destination: destination, folderCount: intoFolder == nil ? 2 : 1, options: options,
-                                log: log, skipExistingContent: true)
+        // DIR is always a folder tree, even for one folder (mbox: DIR/NAME files).
+        let sink = try makeSink(destination: destination, folderCount: 2, options: options, log: log, skipExistingContent: true)
         var idHashes: [String: String] = [:]
         var shared = Set<String>()
         var seen = 0
