@@ -162,3 +162,17 @@ func writeMbox(_ messages: [ReadMessage], variant: MboxVariant = .mboxrd) throws
         #expect(String(decoding: line, as: UTF8.self) == "From alice@example.com Sat Jan  3 01:05:34 2004")
     }
 }
+
+@Suite struct MboxMetadataOwnership {
+    /// A Maildir message that kept a Status line of its own (saved from an mbox long ago)
+    /// survives Maildir -> mbox -> Maildir byte for byte, and its flags are the Maildir's.
+    @Test func contentOwnStatusSurvivesTheMbox() throws {
+        let content = "Subject: a\nStatus: RO\nContent-Length: 2\n\nx\n"
+        let mbox = try writeMbox([ReadMessage(meta: MessageMetadata(flags: "F", received: 0), text: content)])
+        #expect(mbox.contains("Status: RO\nContent-Length: 2\nStatus: O\nX-Status: F\nContent-Length: 2\n\nx\n"))
+        let (back, log) = try readMbox(mbox)
+        #expect(back.map(\.text) == [content])
+        #expect(back[0].meta.flags == "F")
+        #expect(log.problemCount == 0)
+    }
+}

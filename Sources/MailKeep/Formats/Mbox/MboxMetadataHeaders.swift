@@ -14,15 +14,26 @@ import Darwin
 /// same file. `X-Mozilla-Status` is read for flags but left in the content: Thunderbird keeps
 /// other state in it that no Maildir flag can hold.
 ///
+/// Only the last field of each of those names is mailbox state; earlier ones belong to the
+/// message (one saved from an mbox into a Maildir often keeps its old `Status:` line). The
+/// writer keeps that true: when the content carries such a field of its own, it writes its own
+/// line of the same name after it, even an empty one, so reading back takes out exactly what
+/// the writer added.
+///
 /// Flag letters: `Status: R` is Maildir `S` and `O` marks a message as no longer new;
 /// `X-Status` `A` is `R` (replied), `F` is `F`, `T` is `D` (draft), `D` is `T` (deleted), as
 /// Dovecot and mutt write them. Maildir flags with no mbox letter (`P`, keywords `a`-`z`) are
 /// written into `X-Status` as themselves, so no flag is lost in an mbox.
 enum MboxMetadataHeaders {
     struct Extracted {
-        /// Byte ranges of the fields to take out of the content (all but X-Mozilla-Status), in
-        /// order, with their continuation lines.
-        var ranges: [Range<Int>] = []
+        /// Byte ranges of the fields to take out of the content (the last Status, X-Status and
+        /// Content-Length), in order, with their continuation lines.
+        var ranges: [Range<Int>] { lastRanges.values.sorted { $0.lowerBound < $1.lowerBound } }
+        fileprivate var lastRanges: [Field: Range<Int>] = [:]
+        /// Whether the message has a field of this kind.
+        var hasStatus: Bool { lastRanges[.status] != nil }
+        var hasXStatus: Bool { lastRanges[.xStatus] != nil }
+        var hasContentLength: Bool { lastRanges[.contentLength] != nil }
         var status: [UInt8]?
         var xStatus: [UInt8]?
         var mozillaStatus: [UInt8]?
@@ -33,7 +44,7 @@ enum MboxMetadataHeaders {
         var headerEnd: Int = 0
     }
 
-    private enum Field { case status, xStatus, contentLength, mozillaStatus }
+    fileprivate enum Field { case status, xStatus, contentLength, mozillaStatus }
 
     /// Scans the header block of `message` for the metadata fields.
     static func extract(_ message: UnsafeRawBufferPointer) -> Extracted {
@@ -44,13 +55,14 @@ enum MboxMetadataHeaders {
         var current: (field: Field, start: Int)?
         func close(at end: Int) {
             guard let c = current else { return }
-            if c.field != .mozillaStatus { result.ranges.append(c.start..<end) }
+            if c.field != .mozillaStatus { result.lastRanges[c.field] = c.start..<end }
             let value = valueBytes(message, c.start, end)
             switch c.field {
             case .status: result.status = value
             case .xStatus: result.xStatus = value
             case .mozillaStatus: result.mozillaStatus = value
             case .contentLength:
+                result.contentLength = nil
                 let digits = value.filter { $0 != 0x20 && $0 != 0x09 }
                 if !digits.isEmpty, digits.count <= 15, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
                     result.contentLength = digits.reduce(0) { $0 * 10 + Int($1 - 0x30) }
@@ -156,9 +168,9 @@ enum MboxMetadataHeaders {
         return (flags, flags.isEmpty && !old)
     }
 
-    /// Fresh `Status` / `X-Status` lines for a message's flags (empty for a new message
-    /// without flags), with the message's own line ending.
-    static func statusLines(flags: String, isNew: Bool, crlf: Bool) -> [UInt8] {
+    /// Fresh `Status` / `X-Status` lines for a message's flags (none for a new message without
+    /// flags, unless `always` asks for both), with the message's own line ending.
+    static func statusLines(flags: String, isNew: Bool, crlf: Bool, alwaysStatus: Bool = false, alwaysXStatus: Bool = false) -> [UInt8] {
         var status = ""
         var xStatus = ""
         for c in flags.utf8 {
@@ -173,8 +185,8 @@ enum MboxMetadataHeaders {
         if !isNew || !flags.isEmpty { status.append("O") }
         let eol = crlf ? "\r\n" : "\n"
         var out = ""
-        if !status.isEmpty { out += "Status: \(status)\(eol)" }
-        if !xStatus.isEmpty { out += "X-Status: \(xStatus)\(eol)" }
+        if !status.isEmpty || alwaysStatus { out += "Status: \(status)\(eol)" }
+        if !xStatus.isEmpty || alwaysXStatus { out += "X-Status: \(xStatus)\(eol)" }
         return Array(out.utf8)
     }
 }

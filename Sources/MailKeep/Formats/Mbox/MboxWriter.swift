@@ -45,8 +45,10 @@ public final class MboxWriter {
         if let kept = meta.mboxHeaders, keptHeadersAgree(kept, meta: meta, bodyLength: bodyLength) {
             insert = (min(meta.mboxHeadersOffset, header.headerEnd), kept)
         } else {
-            var lines = MboxMetadataHeaders.statusLines(flags: meta.flags, isNew: meta.isNew, crlf: crlf)
-            if variant == .mboxcl2 { lines += Array("Content-Length: \(bodyLength)".utf8) + eol }
+            // Fields the content has of its own are followed by ours (see MboxMetadataHeaders).
+            var lines = MboxMetadataHeaders.statusLines(flags: meta.flags, isNew: meta.isNew, crlf: crlf,
+                                                        alwaysStatus: header.hasStatus, alwaysXStatus: header.hasXStatus)
+            if variant == .mboxcl2 || header.hasContentLength { lines += Array("Content-Length: \(bodyLength)".utf8) + eol }
             if !lines.isEmpty { insert = (header.headerEnd, lines) }
         }
         if let insert {
