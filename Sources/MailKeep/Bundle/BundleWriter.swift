@@ -58,7 +58,9 @@ public final class BundleWriter: MessageSink {
     private let sums: SpoolFile
     private let naming: FolderNaming
     private var namers: [[String]: UniqueNamer] = [:]
-    private var usedNames: [[String]: Set<String>] = [:]
+    /// Names already in the tar, per folder, as 64-bit FNV-1a hashes: a tar must not hold one
+    /// path twice, and hashes keep this small for a million messages.
+    private var usedNames: [[String]: Set<UInt64>] = [:]
     private var directories = Set<String>()
     private let created: Int64
     private var mboxIndexes: [String: Int64] = [:]
@@ -161,17 +163,14 @@ public final class BundleWriter: MessageSink {
             }
             for sub in ["cur", "new", "tmp"] { try addDirectory("\(top)/\(mailDir)/\(sub)") }
         }
-        var namer = namers[meta.folder] ?? UniqueNamer(naming: naming)
-        var unique = namer.name(for: meta)
-        namers[meta.folder] = namer
-        var used = usedNames[meta.folder, default: []]
-        if used.contains(unique) {
+        // Mutated in place: a copy of a growing set per message would cost O(n) each time.
+        var unique = namers[meta.folder, default: UniqueNamer(naming: naming)].name(for: meta)
+        if usedNames[meta.folder, default: []].contains(fnv1a(unique)) {
             var n = 1
-            while used.contains("\(unique)~\(n)") { n += 1 }
+            while usedNames[meta.folder, default: []].contains(fnv1a("\(unique)~\(n)")) { n += 1 }
             unique = "\(unique)~\(n)"
         }
-        used.insert(unique)
-        usedNames[meta.folder] = used
+        usedNames[meta.folder, default: []].insert(fnv1a(unique))
 
         let isNew = meta.isNew && meta.flags.isEmpty
         let name = isNew ? "new/" + unique : "cur/" + MaildirName.fileName(unique: unique, flags: meta.flags, separator: options.infoSeparator)
@@ -240,3 +239,13 @@ public final class BundleWriter: MessageSink {
 
 /// The version every tool reports and bundles record.
 public let mailkeepVersion = "0.1.0"
+
+/// 64-bit FNV-1a: a stable, cheap hash of a name.
+func fnv1a(_ text: String) -> UInt64 {
+    var h: UInt64 = 0xcbf2_9ce4_8422_2325
+    for byte in text.utf8 {
+        h ^= UInt64(byte)
+        h = h &* 0x0000_0100_0000_01B3
+    }
+    return h
+}

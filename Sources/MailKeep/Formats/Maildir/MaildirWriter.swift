@@ -27,7 +27,10 @@ public final class MaildirWriter: MessageSink {
 
     private final class Folder {
         let path: String
-        /// unique name -> path relative to the folder (`cur/NAME:2,FS`).
+        /// unique name -> path relative to the folder (`cur/NAME:2,FS`), for the files that were
+        /// there before this run (and names found taken during it). What this run writes is not
+        /// added: its names do not repeat, and the rename refuses a taken one anyway, so memory
+        /// stays flat however many messages pass.
         var existing: [String: String] = [:]
         var existingHashes: Set<String>?
         var namer: UniqueNamer
@@ -84,7 +87,6 @@ public final class MaildirWriter: MessageSink {
             let tmp = FileSystem.join(folder.path, "tmp/" + unique)
             try writeTemporary(tmp, content: content, received: meta.received)
             if try FileSystem.renameNoReplace(tmp, FileSystem.join(folder.path, final)) {
-                folder.existing[unique] = final
                 folder.existingHashes?.insert(hash ?? ContentHasher.sha256Hex(of: content))
                 bytesWritten += Int64(content.count)
                 count(meta, written: true)

@@ -21,6 +21,9 @@ struct UniqueNamer {
     mutating func name(for meta: MessageMetadata) -> String {
         if let kept = meta.uniqueName.map(safe), !kept.isEmpty { return kept }
         let base = "\(meta.received ?? Int64(time(nil))).O\(meta.sourceOffset)"
+        // Offsets differ between the messages of an mbox; only whole files (offset 0) can share
+        // a base, so only they are counted, and memory does not grow with an mbox's size.
+        guard meta.sourceOffset == 0 else { return "\(base).mailkeep" }
         let n = generatedCounts[base, default: 0]
         generatedCounts[base] = n + 1
         return n == 0 ? "\(base).mailkeep" : "\(base)_\(n).mailkeep"
