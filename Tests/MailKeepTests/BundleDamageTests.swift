@@ -118,6 +118,24 @@ import Testing
         #expect(!problems(report, at: "(archive)").isEmpty, "\(report.humanLines)")
     }
 
+    /// Damage in the first xz block stops the stream there, but the manifest, in a block of
+    /// its own, is found through the xz index: every message is named.
+    @Test func damageEarlyInAnXZBundleNamesTheMessagesPastIt() throws {
+        let packed = try Packed()
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: packed.bundle)))
+        bytes[64] ^= 0x01
+        try writeFile(packed.bundle, bytes)
+
+        let report = verifyBundle(packed.bundle, log: WarningLog())
+        #expect(!problems(report, at: "(archive)").isEmpty)
+        #expect(problems(report, at: "MANIFEST.jsonl").isEmpty, "\(report.humanLines)")
+        #expect(report.messagesChecked == packed.manifest.count)
+        for entry in packed.manifest {
+            #expect(problems(report, at: entry.path).contains { $0.messageID == entry.messageID }, "\(entry.path)")
+        }
+        #expect(report.problems.contains { $0.what.contains("not reached") })
+    }
+
     /// Cut at 50%: the stream ends early, and with it the manifest.
     @Test(arguments: [Compression.xz, .gzip, .none])
     func truncatedBundleIsCaught(_ compression: Compression) throws {

@@ -70,6 +70,9 @@ for ext in tar.xz tar.gz; do
     [ "$rc" -eq 1 ] || { cat out >&2; fail "mailverify on a damaged $ext stream exited $rc, expected 1"; }
     grep -q "(archive)" out || { cat out >&2; fail "mailverify does not report the damaged $ext stream"; }
 done
+# The xz bundle keeps its manifest in a block of its own: the messages past the damage are named.
+grep -q "not reached: the archive is damaged before it" <(mailverify bad-stream.tar.xz 2>&1) \
+    || fail "mailverify does not name the messages past the damage in an xz bundle"
 
 # --against: is every message of the live Maildir in the backup?
 expect_rc 0 mailverify mail-tar-xz.tar.xz --against Mail
