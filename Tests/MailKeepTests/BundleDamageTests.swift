@@ -136,6 +136,42 @@ import Testing
         #expect(report.problems.contains { $0.what.contains("not reached") })
     }
 
+    /// An entry hidden after SHA256SUMS in a bundle whose manifest still starts an xz block:
+    /// the manifest is then not taken from the index, so reading the bundle refuses the entry
+    /// by name before any message is handed on.
+    @Test func entryHiddenAfterTheManifestIsRefusedBeforeAnyMessage() throws {
+        let packed = try Packed()
+        let manifest = try packed.tar.member("/MANIFEST.jsonl")
+        let fast = try BundleReader(unverifiedPath: packed.bundle, threads: 0, log: WarningLog()).manifestFromXZIndex()
+        #expect(fast == packed.tar.content(of: manifest))
+
+        // A copy of the first message's member turned into a symlink.
+        let message = try #require(packed.tar.members.first { $0.path.contains("/cur/") })
+        var hidden = Array(packed.tar.tar[message.range])
+        let header = hidden.count - message.size - TarHeader.padding(after: Int64(message.size)) - TarHeader.blockSize
+        hidden[header + 156] = UInt8(ascii: "2")
+        for i in 148..<156 { hidden[header + i] = UInt8(ascii: " ") }
+        let sum = hidden[header..<(header + TarHeader.blockSize)].reduce(0) { $0 + Int($1) }
+        let digits = Array(String(sum, radix: 8).utf8)
+        let field = [UInt8](repeating: UInt8(ascii: "0"), count: 6 - digits.count) + digits + [0, UInt8(ascii: " ")]
+        hidden.replaceSubrange((header + 148)..<(header + 156), with: field)
+        let withoutEnd = Array(packed.tar.tar[..<(packed.tar.members.last?.range.upperBound ?? 0)])
+        let tar = withoutEnd + hidden + [UInt8](repeating: 0, count: 1024)
+        let blocks = "\(manifest.range.lowerBound),\(tar.count - manifest.range.lowerBound)"
+        let compressed = try runTool(["xz", "-c", "-T1", "--block-list=" + blocks], input: tar)
+        try #require(compressed.status == 0)
+        let damaged = packed.scratch.file("hidden.tar.xz")
+        try writeFile(damaged, compressed.output)
+
+        #expect(try BundleReader(unverifiedPath: damaged, threads: 0, log: WarningLog()).manifestFromXZIndex() == nil)
+        #expect {
+            try BundleReader(path: damaged, log: WarningLog())
+        } throws: { error in
+            guard case let MailKeepError.refused(_, reason) = error else { return false }
+            return reason.contains(message.path) && reason.contains("symbolic link")
+        }
+    }
+
     /// Cut at 50%: the stream ends early, and with it the manifest.
     @Test(arguments: [Compression.xz, .gzip, .none])
     func truncatedBundleIsCaught(_ compression: Compression) throws {

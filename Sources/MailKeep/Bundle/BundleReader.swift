@@ -132,7 +132,17 @@ public final class BundleReader: MessageSource {
                 let bytes = start[f.headerLength..<(f.headerLength + Int(f.size))]
                 headerJSON = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any]
             }
-            return try decode(block.uncompressedOffset + Int64(file.headerLength), file.size)
+            // Only SHA256SUMS and the end of the archive may follow the manifest: an entry
+            // hidden after them is met only by reading everything, which refuses it by name
+            // before any message is handed on.
+            let contentStart = block.uncompressedOffset + Int64(file.headerLength)
+            let tail = try decode(contentStart, index.uncompressedSize - contentStart)
+            let sumsStart = Int(file.size) + TarHeader.padding(after: file.size)
+            guard sumsStart <= tail.count, let sums = TarHeaderProbe.file(in: Array(tail[sumsStart...])),
+                  sums.name == "\(top ?? "")/SHA256SUMS" else { return nil }
+            let sumsEnd = sumsStart + sums.headerLength + Int(sums.size) + TarHeader.padding(after: sums.size)
+            guard sumsEnd + 2 * TarHeader.blockSize <= tail.count, tail[sumsEnd...].allSatisfy({ $0 == 0 }) else { return nil }
+            return Array(tail[0..<Int(file.size)])
         }
         return nil
     }
