@@ -114,7 +114,7 @@ public final class BundleReader: MessageSource {
     /// Decodes just the tail of an xz bundle: the manifest starts an xz block of its own, so
     /// the reader looks at block starts from the last one back until one begins with the
     /// manifest's tar header. The header file is read from the first block the same way.
-    private func manifestFromXZIndex() throws -> [UInt8]? {
+    func manifestFromXZIndex() throws -> [UInt8]? {
         guard spool == nil, !VolumeSource.isFirstVolume(path) else { return nil }
         let index = try XZBlockIndex(path: path)
         func decode(_ offset: Int64, _ length: Int64) throws -> [UInt8] {
@@ -126,13 +126,23 @@ public final class BundleReader: MessageSource {
             let probe = try decode(block.uncompressedOffset, 2048)
             guard let file = TarHeaderProbe.file(in: probe), file.name.hasSuffix("/MANIFEST.jsonl") else { continue }
             top = String(file.name.dropLast("/MANIFEST.jsonl".count))
-            let start = try decode(0, 8192)
-            if let f = TarHeaderProbe.file(in: start), f.name.hasSuffix("/mailkeep-bundle.json"),
+            // The header is a nicety here: damage in the first block must not hide the manifest.
+            if let start = try? decode(0, 8192), let f = TarHeaderProbe.file(in: start), f.name.hasSuffix("/mailkeep-bundle.json"),
                f.headerLength + Int(f.size) <= start.count {
                 let bytes = start[f.headerLength..<(f.headerLength + Int(f.size))]
                 headerJSON = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any]
             }
-            return try decode(block.uncompressedOffset + Int64(file.headerLength), file.size)
+            // Only SHA256SUMS and the end of the archive may follow the manifest: an entry
+            // hidden after them is met only by reading everything, which refuses it by name
+            // before any message is handed on.
+            let contentStart = block.uncompressedOffset + Int64(file.headerLength)
+            let tail = try decode(contentStart, index.uncompressedSize - contentStart)
+            let sumsStart = Int(file.size) + TarHeader.padding(after: file.size)
+            guard sumsStart <= tail.count, let sums = TarHeaderProbe.file(in: Array(tail[sumsStart...])),
+                  sums.name == "\(top ?? "")/SHA256SUMS" else { return nil }
+            let sumsEnd = sumsStart + sums.headerLength + Int(sums.size) + TarHeader.padding(after: sums.size)
+            guard sumsEnd + 2 * TarHeader.blockSize <= tail.count, tail[sumsEnd...].allSatisfy({ $0 == 0 }) else { return nil }
+            return Array(tail[0..<Int(file.size)])
         }
         return nil
     }

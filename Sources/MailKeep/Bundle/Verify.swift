@@ -87,9 +87,8 @@ public func verifyBundle(_ path: String, threads: Int = 0, log: WarningLog) -> V
     var headerBytes: [UInt8]?
     var top: String?
     var streamComplete = false
-    let reader: BundleReader
     do {
-        reader = try BundleReader(unverifiedPath: path, threads: threads, log: log)
+        let reader = try BundleReader(unverifiedPath: path, threads: threads, log: log)
         try reader.forEachEntry(wantContent: { _ in true }) { entry, content in
             if top == nil { top = String(entry.path.split(separator: "/").first ?? "") }
             guard let t = top, entry.path.hasPrefix(t + "/") else {
@@ -109,6 +108,12 @@ public func verifyBundle(_ path: String, threads: Int = 0, log: WarningLog) -> V
         streamComplete = true
     } catch {
         report.problem("(archive)", "\(error)")
+    }
+    // An xz bundle damaged before its end can still hold its manifest in a block of its own,
+    // found through the xz index: then every message past the damage is named below.
+    if !streamComplete, manifestBytes == nil,
+       let reader = try? BundleReader(unverifiedPath: path, threads: threads, log: log) {
+        manifestBytes = try? reader.manifestFromXZIndex()
     }
 
     if let headerBytes {
