@@ -38,10 +38,10 @@ public struct SelectionOptions: ParsableArguments {
     @Option(name: .customLong("folder"), help: ArgumentHelp("Folder path matches GLOB (INBOX for the top folder), e.g. 'Archive/*'.", valueName: "glob"))
     public var folders: [String] = []
 
-    @Option(name: .customLong("flag"), help: ArgumentHelp("Has Maildir flag F (S seen, R replied, F flagged, T trashed, D draft, P passed).", valueName: "F"))
+    @Option(name: .customLong("flag"), help: ArgumentHelp("Has Maildir flag F (S seen, R replied, F flagged, T trashed, D draft, P passed); FS means both; repeat for OR.", valueName: "F"))
     public var flags: [String] = []
 
-    @Option(name: .customLong("no-flag"), help: ArgumentHelp("Lacks Maildir flag F.", valueName: "F"))
+    @Option(name: .customLong("no-flag"), help: ArgumentHelp("Lacks Maildir flag F (FS: lacks both; repeat for OR).", valueName: "F"))
     public var noFlags: [String] = []
 
     @Option(help: ArgumentHelp("At least N bytes (10k, 5M).", valueName: "N"))
@@ -95,10 +95,10 @@ public struct SelectionOptions: ParsableArguments {
         }
         s.messageIDs = ids
         s.folders = folders
-        func flagLetters(_ values: [String], _ option: String) throws -> [Character] {
-            try values.flatMap { v -> [Character] in
-                guard !v.isEmpty, v.allSatisfy({ $0.isASCII && $0.isLetter }) else { throw ValidationError("\(option): '\(v)' is not a flag letter") }
-                return Array(v)
+        func flagLetters(_ values: [String], _ option: String) throws -> [String] {
+            try values.map { v in
+                guard !v.isEmpty, v.allSatisfy({ $0.isASCII && $0.isLetter }) else { throw ValidationError("\(option): '\(v)' is not flag letters") }
+                return v
             }
         }
         s.withFlags = try flagLetters(flags, "--flag")

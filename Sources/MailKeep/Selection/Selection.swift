@@ -88,8 +88,11 @@ public struct Selection: Sendable {
     public var headers: [(name: String, pattern: TextPattern)] = []
     public var messageIDs: Set<String> = []
     public var folders: [String] = []
-    public var withFlags: [Character] = []
-    public var withoutFlags: [Character] = []
+    /// Each value is a set of flag letters a message must all have (`--flag FS`: flagged and
+    /// seen); repeated values OR, like every other repeated option.
+    public var withFlags: [String] = []
+    /// Each value is a set of flag letters a message must all lack; repeated values OR.
+    public var withoutFlags: [String] = []
     public var minSize: Int64?
     public var maxSize: Int64?
 
@@ -119,8 +122,8 @@ public struct Selection: Sendable {
     public func matches(_ meta: MessageMetadata, size: Int64, facts: () -> MessageFacts) -> Bool {
         if let minSize, size < minSize { return false }
         if let maxSize, size > maxSize { return false }
-        for flag in withFlags where !meta.flags.contains(flag) { return false }
-        for flag in withoutFlags where meta.flags.contains(flag) { return false }
+        if !withFlags.isEmpty, !withFlags.contains(where: { $0.allSatisfy(meta.flags.contains) }) { return false }
+        if !withoutFlags.isEmpty, !withoutFlags.contains(where: { !$0.contains(where: meta.flags.contains) }) { return false }
         if !folders.isEmpty {
             let path = meta.folderPath.isEmpty ? "INBOX" : meta.folderPath
             guard folders.contains(where: { fnmatch($0, path, 0) == 0 }) else { return false }

@@ -56,6 +56,9 @@ public final class MaildirWriter: MessageSink {
         self.options = options
         self.log = log
         try FileSystem.makeDirectory(root)
+        // The top folder is a Maildir even when no message lands in it, so that clients (and
+        // Python's mailbox) open the tree at its root.
+        _ = try openFolder([])
     }
 
     public func write(_ meta: MessageMetadata, content: UnsafeRawBufferPointer) throws {
