@@ -36,9 +36,8 @@ public final class MailTreeReader: MessageSource {
                             // Another program moved it (new/ to cur/, or a flag change) while we read.
                             log.add(file: file, offset: nil, "vanished while the folder was read")
                             continue
-                        } catch let error as MailKeepError {
-                            guard case .refused = error else { throw error }
-                            log.add(file: file, offset: nil, "\(error)")
+                        } catch MailKeepError.refused(_, let reason) {
+                            log.add(file: file, offset: nil, reason)
                             continue
                         }
                         let parsed = MaildirName.parse(name, extraSeparator: extraSeparator)
