@@ -176,3 +176,29 @@ func writeMbox(_ messages: [ReadMessage], variant: MboxVariant = .mboxrd) throws
         #expect(log.problemCount == 0)
     }
 }
+
+@Suite struct MboxRestoreInto {
+    /// Restoring into an existing mbox keeps every byte of it, adds only what is new, and a
+    /// second run adds nothing.
+    @Test func addsOnlyNewMessagesAndKeepsTheOldBytes() throws {
+        let dir = NSTemporaryDirectory() + "mailkeep-mbox-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let path = dir + "/Recovered"
+        let old = "From a@x Mon Jan  1 00:00:00 2024\nSubject: old\n\nkeep me\n"
+        try old.write(toFile: path, atomically: false, encoding: .utf8)
+        let messages = ["Subject: old\n\nkeep me\n", "Subject: new\n\nadd me\n"]
+        for run in 0..<2 {
+            let sink = try MboxStreamSink(path: path, variant: .mboxrd, log: WarningLog(), skipExistingContent: true)
+            for text in messages {
+                var t = text
+                try t.withUTF8 { try sink.write(MessageMetadata(received: 0), content: UnsafeRawBufferPointer($0)) }
+            }
+            try sink.finish()
+            #expect(sink.written == (run == 0 ? 1 : 0))
+        }
+        let result = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(result.hasPrefix(old + "\n"))
+        let (back, _) = try readMbox(result)
+        #expect(back.map(\.text) == messages)
+    }
+}

@@ -1,18 +1,29 @@
 /// Writes messages into one mbox stream: a file (complete or absent, see `AtomicOutputFile`)
 /// or stdout.
+///
+/// With `skipExistingContent` (what `mailrestore` asks for) an existing file is kept and added
+/// to: its bytes are copied into the new file first, and a message whose content is already in
+/// it is skipped, so restoring twice adds nothing. The new file replaces the old one in one
+/// rename, so a crash leaves the old file as it was.
 public final class MboxStreamSink: MessageSink {
     private let writer: MboxWriter
     private let output: AtomicOutputFile?
     private let counter: CountingSink
+    private var present: Set<String>?
     public private(set) var written = 0
     public var bytesWritten: Int64 { counter.count }
 
     /// `path` `-` is stdout.
-    public init(path: String, variant: MboxVariant, log: WarningLog) throws {
+    public init(path: String, variant: MboxVariant, log: WarningLog, skipExistingContent: Bool = false) throws {
         let sink: ByteSink
         if path == "-" {
             output = nil
             sink = FileHandleFD.standardOutput()
+        } else if skipExistingContent, try FileSystem.kind(path) == .regular {
+            let file = try AtomicOutputFile(path, replacing: true)
+            output = file
+            sink = file.handle
+            present = try Self.copyExisting(path, into: file.handle, log: log)
         } else {
             let file = try AtomicOutputFile(path)
             output = file
@@ -22,7 +33,32 @@ public final class MboxStreamSink: MessageSink {
         writer = MboxWriter(counter, variant: variant, log: log)
     }
 
+    /// Copies an existing mbox byte for byte (ending it with an empty line if it lacks one, so
+    /// the next From_ line counts) and returns the content hashes of its messages.
+    private static func copyExisting(_ path: String, into handle: FileHandleFD, log: WarningLog) throws -> Set<String> {
+        let source = try FileHandleFD.open(reading: path)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        var tail: [UInt8] = []
+        while true {
+            let n = try source.read(into: buffer)
+            if n == 0 { break }
+            let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
+            try handle.write(chunk)
+            tail = Array((tail + chunk).suffix(2))
+        }
+        if !tail.isEmpty && tail != [0x0A, 0x0A] { try handle.write(tail.last == 0x0A ? [0x0A] : [0x0A, 0x0A]) }
+        var hashes = Set<String>()
+        try MboxReader(openSource(path), log: log).forEachMessage { _, content in
+            hashes.insert(ContentHasher.sha256Hex(of: content))
+        }
+        return hashes
+    }
+
     public func write(_ metadata: MessageMetadata, content: UnsafeRawBufferPointer) throws {
+        if present != nil {
+            guard present?.insert(ContentHasher.sha256Hex(of: content)).inserted == true else { return }
+        }
         try writer.write(metadata, content: content)
         written += 1
     }
@@ -48,10 +84,13 @@ public final class MboxTreeSink: MessageSink {
     public private(set) var written = 0
     public var bytesWritten: Int64 { open.values.reduce(0) { $0 + $1.bytesWritten } }
 
-    public init(root: String, variant: MboxVariant, log: WarningLog) throws {
+    private let skipExistingContent: Bool
+
+    public init(root: String, variant: MboxVariant, log: WarningLog, skipExistingContent: Bool = false) throws {
         self.root = root
         self.variant = variant
         self.log = log
+        self.skipExistingContent = skipExistingContent
         naming = FolderNaming(layout: .nested, utf8Names: true)
         try FileSystem.makeDirectory(root)
     }
@@ -70,11 +109,12 @@ public final class MboxTreeSink: MessageSink {
         } else {
             let file = path(for: metadata.folder)
             try FileSystem.makeDirectory(FileSystem.directoryName(file))
-            sink = try MboxStreamSink(path: file, variant: variant, log: log)
+            sink = try MboxStreamSink(path: file, variant: variant, log: log, skipExistingContent: skipExistingContent)
             open[metadata.folder] = sink
         }
+        let before = sink.written
         try sink.write(metadata, content: content)
-        written += 1
+        written += sink.written - before
     }
 
     public func finish() throws {
