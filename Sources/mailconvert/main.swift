@@ -22,13 +22,14 @@ struct MailConvert: ParsableCommand {
           mailconvert ~/Maildir -o backup --format mbox
           mailconvert Maildir -o /media/usb/Mail --info-separator '!'
           gzip -dc old.mbox.gz | mailconvert - -o - --mbox-variant mboxcl2
+          mailconvert mail-2026-11-29.tar.xz -o Archive.mbox --format mbox
 
         Exit status: 0 done; 1 done, but some input was damaged and reported; \
         2 I/O error or unreadable input; 64 usage error.
         """
     )
 
-    @Argument(help: "Mail to read: mbox, Maildir, .eml, or - for stdin.")
+    @Argument(help: "Mail to read: mbox, Maildir, .eml, a bundle, or - for stdin.")
     var sources: [String]
 
     @Option(name: .shortAndLong, help: "Where to write; - for an mbox stream on stdout.")
