@@ -10,8 +10,8 @@ struct MailConvert: ParsableCommand {
         discussion: """
         SOURCE is an mbox file (plain, .gz or .xz; any dialect: mboxo, mboxrd, mboxcl2, \
         Thunderbird, CRLF), a Maildir folder or tree (Maildir++ or nested), a folder tree of \
-        mbox files, an .eml file or folder, or - for an mbox stream on stdin. With several \
-        sources, each goes into a folder named after it.
+        mbox files, an .eml file or folder, a bundle from mailpack, or - for stdin (an mbox \
+        stream or a bundle). With several sources, each goes into a folder named after it.
 
         DEST - writes an mbox stream to stdout. A Maildir is written through tmp/ with \
         unique names that a second run recognises, so re-running after an interruption adds \
