@@ -29,15 +29,6 @@ public enum MailKeepError: Error, CustomStringConvertible, Equatable {
             return "\(path): \(reason)"
         }
     }
-
-    /// The exit status a tool uses for this error: 2 for I/O and unreadable input, 1 for a
-    /// problem found in otherwise readable input.
-    public var exitCode: Int32 {
-        switch self {
-        case .io, .unrecognized: return 2
-        case .malformed, .refused: return 1
-        }
-    }
 }
 
 /// The current errno as a typed error for `path`.

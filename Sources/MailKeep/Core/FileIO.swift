@@ -81,17 +81,6 @@ public final class FileHandleFD: ByteSource, ByteSink {
         }
     }
 
-    /// Reads until `buffer` is full or the stream ends; returns how many bytes it got.
-    public func readFully(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        var total = 0
-        while total < buffer.count {
-            let n = try read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[total...]))
-            if n == 0 { break }
-            total += n
-        }
-        return total
-    }
-
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         var offset = 0
         while offset < bytes.count {

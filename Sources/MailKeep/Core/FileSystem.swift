@@ -138,21 +138,4 @@ public enum FileSystem {
         if a.isEmpty || a == "." { return b }
         return a.hasSuffix("/") ? a + b : a + "/" + b
     }
-
-    /// This process's id and the host name, for Maildir unique names.
-    public static var hostName: String {
-        var buffer = [CChar](repeating: 0, count: 256)
-        guard gethostname(&buffer, 255) == 0 else { return "localhost" }
-        let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        // The Maildir spec: `/` and `:` in the host name are written as \057 and \072.
-        var escaped = ""
-        for c in name {
-            switch c {
-            case "/": escaped += "\\057"
-            case ":": escaped += "\\072"
-            default: escaped.append(c)
-            }
-        }
-        return escaped
-    }
 }

@@ -98,13 +98,6 @@ public struct Selection: Sendable {
 
     public init() {}
 
-    /// True when nothing is asked: every message is selected.
-    public var selectsAll: Bool {
-        since == nil && until == nil && from.isEmpty && to.isEmpty && subject.isEmpty && headers.isEmpty
-            && messageIDs.isEmpty && folders.isEmpty && withFlags.isEmpty && withoutFlags.isEmpty
-            && minSize == nil && maxSize == nil
-    }
-
     /// True when a criterion needs the message's headers.
     public var needsHeaders: Bool {
         since != nil || until != nil || !from.isEmpty || !to.isEmpty || !subject.isEmpty || !headers.isEmpty || !messageIDs.isEmpty
