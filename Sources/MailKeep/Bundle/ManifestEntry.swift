@@ -134,7 +134,7 @@ public func parseISO8601(_ text: String) -> Int64? {
     }
     guard b.count >= 10, let y = num(0, 4), b[4] == 0x2D, let m = num(5, 2), b[7] == 0x2D, let d = num(8, 2),
           (1...12).contains(m), (1...31).contains(d) else { return nil }
-    var seconds = Int64(daysFromCivil(y, m, d)) * 86400
+    var seconds = daysFromCivil(year: y, month: m, day: d) * 86400
     if b.count == 10 { return seconds }
     guard b.count >= 16, b[10] == 0x54 || b[10] == 0x20, let hh = num(11, 2), b[13] == 0x3A, let mm = num(14, 2) else { return nil }
     var i = 16

@@ -77,7 +77,7 @@ public func iso8601UTC(_ seconds: Int64) -> String {
     return "\(String(repeating: "0", count: max(0, 4 - year.count)))\(year)-\(two(m))-\(two(d))T\(two(rest / 3600)):\(two(rest / 60 % 60)):\(two(rest % 60))Z"
 }
 
-/// The inverse of `daysFromCivil`.
+/// The inverse of `daysFromCivil(year:month:day:)`.
 func civilFromDays(_ z0: Int) -> (Int, Int, Int) {
     let z = z0 + 719468
     let era = (z >= 0 ? z : z - 146096) / 146097

@@ -26,6 +26,10 @@ public struct FromLine: Equatable, Sendable {
     public var time: Int64?
 
     /// Parses the bytes after `From ` up to (not including) the line ending.
+    ///
+    /// Stricter than `MailDate.parse(fromLine:)` on purpose: here the answer decides where a
+    /// message ends, so a line counts as dated only with weekday, month, day, time and year in
+    /// asctime order, never from a date found somewhere in body text.
     public static func parse(_ rest: UnsafeRawBufferPointer) -> FromLine {
         var tokens: [Range<Int>] = []
         var i = 0
@@ -55,7 +59,7 @@ public struct FromLine: Equatable, Sendable {
             }
             guard let year else { continue }
             let sender = w == 0 ? "" : String(decoding: rest[tokens[0].lowerBound..<tokens[w - 1].upperBound], as: UTF8.self)
-            let t = Int64(daysFromCivil(year, month, day)) * 86400 + Int64(hh * 3600 + mm * 60 + ss) - Int64(zone)
+            let t = daysFromCivil(year: year, month: month, day: day) * 86400 + Int64(hh * 3600 + mm * 60 + ss) - Int64(zone)
             return FromLine(kind: .dated, sender: sender.isEmpty ? nil : sender, time: t)
         }
         return FromLine(kind: .other)
@@ -135,16 +139,4 @@ public struct FromLine: Equatable, Sendable {
         let seconds = (v / 100) * 3600 + (v % 100) * 60
         return s[r.lowerBound] == 0x2D ? -seconds : seconds
     }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm), so dates
-/// convert without the time zone state `timegm` depends on.
-func daysFromCivil(_ year: Int, _ month: Int, _ day: Int) -> Int {
-    let y = month <= 2 ? year - 1 : year
-    let era = (y >= 0 ? y : y - 399) / 400
-    let yoe = y - era * 400
-    let mp = (month + 9) % 12
-    let doy = (153 * mp + 2) / 5 + day - 1
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-    return era * 146097 + doe - 719468
 }
