@@ -51,3 +51,17 @@ copy_fixture_tree() {
 
 # gen_mail ARGS...: the shared synthetic corpus generator.
 gen_mail() { python3 "$SHARED/bench/gen_mail.py" "$@"; }
+
+# mutt_count DIR PATTERN: how many messages mutt finds in the Maildir DIR matching PATTERN.
+# mutt runs in a pseudo-terminal (script), tags the pattern and pipes each message to a counter.
+mutt_count() {
+    if [ ! -x "$SCRATCH/count-one" ]; then
+        printf '#!/bin/sh\ncat >/dev/null\necho x >>"%s/mutt-count"\n' "$SCRATCH" >"$SCRATCH/count-one"
+        chmod +x "$SCRATCH/count-one"
+    fi
+    rm -f "$SCRATCH/mutt-count"
+    timeout 60 script -qec "mutt -n -F /dev/null -R -f '$1' -e 'set pipe_split=yes' -e 'set wait_key=no' \
+        -e 'push \"<tag-pattern>$2<enter><tag-prefix><pipe-entry>$SCRATCH/count-one<enter><quit>\"'" \
+        /dev/null >/dev/null 2>&1 </dev/null || fail "mutt failed on $1"
+    [ -f "$SCRATCH/mutt-count" ] && wc -l <"$SCRATCH/mutt-count" || echo 0
+}

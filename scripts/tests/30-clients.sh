@@ -40,15 +40,6 @@ if ! command -v mutt >/dev/null || ! command -v script >/dev/null; then
     skip "mutt or script(1) not installed"
     exit 0
 fi
-printf '#!/bin/sh\ncat >/dev/null\necho x >>"%s/mutt-count"\n' "$SCRATCH" >"$SCRATCH/count-one"
-chmod +x "$SCRATCH/count-one"
-mutt_count() {  # mutt_count DIR PATTERN: messages mutt finds in the folder matching PATTERN
-    rm -f "$SCRATCH/mutt-count"
-    timeout 60 script -qec "mutt -n -F /dev/null -R -f '$1' -e 'set pipe_split=yes' -e 'set wait_key=no' \
-        -e 'push \"<tag-pattern>$2<enter><tag-prefix><pipe-entry>$SCRATCH/count-one<enter><quit>\"'" \
-        /dev/null >/dev/null 2>&1 </dev/null || fail "mutt failed on $1"
-    [ -f "$SCRATCH/mutt-count" ] && wc -l <"$SCRATCH/mutt-count" || echo 0
-}
 [ "$(mutt_count "$SCRATCH/gen" .)" -eq 300 ] || fail "mutt does not count 300 messages"
 [ "$(mutt_count "$SCRATCH/status" .)" -eq 7 ] || fail "mutt does not count 7 messages in status"
 [ "$(mutt_count "$SCRATCH/status" '~N')" -eq 1 ] || fail "mutt does not see exactly 1 new message"

@@ -129,19 +129,28 @@ for dirpath, _, files in os.walk(sys.argv[2]):
     for name in files:
         raw = open(os.path.join(dirpath, name), "rb").read()
         flags_in_bundle[hashlib.sha256(raw).hexdigest()] = name.split(":2,", 1)[1] if ":2," in name else ""
-# The top folder holds no message here, and the restored tree has no top cur/ for mailbox to
-# open, so each Maildir++ folder is opened as the Maildir it is.
-top = sys.argv[1]
-folders = [os.path.join(top, d) for d in os.listdir(top) if d.startswith(".")]
-assert len(folders) >= 4, folders
+# The tree opens at its root (its top folder is a Maildir even when no message went there),
+# and every Maildir++ folder is listed there.
+root = mailbox.Maildir(sys.argv[1], factory=None, create=False)
+names = root.list_folders()
+assert len(names) >= 4, names
 seen = {}
-for folder in folders:
-    box = mailbox.Maildir(folder, factory=None, create=False)
+for box in [root] + [root.get_folder(name) for name in names]:
     for key in box.keys():
         seen[hashlib.sha256(box.get_bytes(key)).hexdigest()] = "".join(sorted(box.get_message(key).get_flags()))
 assert len(seen) == 400, len(seen)
 assert seen == flags_in_bundle, [h for h in seen if seen[h] != flags_in_bundle.get(h)][:5]
 PY
+
+# mutt opens a restored folder with the count and flags the bundle has.
+if command -v mutt >/dev/null && command -v script >/dev/null; then
+    lists="$(python3 -c 'import os,sys; print(len(os.listdir(os.path.join(sys.argv[1], "Lists", "cur"))) + len(os.listdir(os.path.join(sys.argv[1], "Lists", "new"))))' "$tree")"
+    [ "$(mutt_count All/.Lists .)" -eq "$lists" ] || fail "mutt does not count $lists messages in the restored Lists folder"
+    flagged="$(find "$tree/Lists/cur" -name '*:2,*F*' | wc -l)"
+    [ "$(mutt_count All/.Lists '~F')" -eq "$flagged" ] || fail "mutt does not see $flagged flagged messages in the restored Lists folder"
+else
+    skip "mutt or script(1) not installed"
+fi
 
 # An mbox restore of the mbox's folder (a tree of mbox files, as the bundle has several
 # folders) gives back the original file, and mailconvert reads it back.
