@@ -173,4 +173,27 @@ for escaped in ../escaped.eml ../../escaped.eml abs_escape.eml ../dotdot_mid.eml
     [ ! -e "$escaped" ] || fail "a hostile bundle wrote $escaped"
 done
 [ -z "$(ls -A victim)" ] || fail "a hostile bundle wrote into victim/: $(ls -A victim)"
-note "bundles: 3 codecs packed, verified, damaged and caught; 11 hostile members refused by 2 tools"
+# A decompression bomb: one member of 1 GiB of zeros in a 156 KB .tar.xz. It is refused by
+# name without being held in memory.
+python3 - <<'PY'
+import io, tarfile
+class Zeros(io.RawIOBase):
+    def __init__(self, n): self.n = n
+    def readable(self): return True
+    def readinto(self, b):
+        k = min(len(b), self.n); b[:k] = bytes(k); self.n -= k; return k
+with tarfile.open("bomb.tar.xz", "w:xz", format=tarfile.PAX_FORMAT) as t:
+    info = tarfile.TarInfo("bomb/mail/cur/1.zeros:2,S"); info.size = 1 << 30
+    t.addfile(info, io.BufferedReader(Zeros(1 << 30)))
+PY
+rc=0
+/usr/bin/time -f '%M' -o bomb.rss mailverify bomb.tar.xz >bomb.out 2>&1 || rc=$?
+[ "$rc" -eq 1 ] || { cat bomb.out >&2; fail "mailverify exited $rc on a decompression bomb, expected 1"; }
+grep -q '1.zeros:2,S' bomb.out || fail "mailverify does not name the bomb's entry"
+[ "$(tail -1 bomb.rss)" -lt 200000 ] || fail "mailverify used $(tail -1 bomb.rss) KB on a decompression bomb"
+rc=0
+mailrestore bomb.tar.xz -o BombOut 2>bomb.err || rc=$?
+[ "$rc" -eq 2 ] || fail "mailrestore exited $rc on a decompression bomb, expected 2"
+[ ! -e BombOut ] || [ -z "$(find BombOut -type f)" ] || fail "mailrestore wrote something from a decompression bomb"
+
+note "bundles: 3 codecs packed, verified, damaged and caught; 11 hostile members and a decompression bomb refused"

@@ -18,6 +18,8 @@ public final class BundleReader: MessageSource {
     public private(set) var order: [String] = []
     public private(set) var top: String?
     public private(set) var headerJSON: [String: Any]?
+    /// The largest entry a reader accepts.
+    static let largestEntry: Int64 = 512 << 20
 
     public init(path: String, threads: Int = 0, log: WarningLog) throws {
         self.path = path
@@ -158,6 +160,11 @@ public final class BundleReader: MessageSource {
             guard entry.kind == .file, wantContent(entry.path) else {
                 try reader.skipContent()
                 continue
+            }
+            // A hostile header can claim any size; nothing in a bundle is legitimately this big
+            // (mail servers refuse messages of a tenth of it), and the content is held whole.
+            guard entry.size <= Self.largestEntry else {
+                throw MailKeepError.refused(path: path, reason: "entry \"\(entry.path)\" at offset \(entry.headerOffset) claims \(entry.size) bytes, more than the \(Self.largestEntry >> 20) MiB a bundle entry may have")
             }
             if entry.size > buffer.count {
                 buffer.deallocate()
