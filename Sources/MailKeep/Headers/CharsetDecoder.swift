@@ -12,7 +12,8 @@ import Darwin
 /// Deliberate choices, as web browsers make them (WHATWG Encoding): labels for ISO-8859-1 and
 /// US-ASCII decode as Windows-1252, since mail that says Latin-1 is very often written on Windows;
 /// GB2312 and GBK decode as GB18030, Big5 as CP950, Shift_JIS as CP932, EUC-KR and
-/// ks_c_5601-1987 as CP949, each a superset that the labelled text really uses.
+/// ks_c_5601-1987 as CP949, ISO-2022-JP as ISO-2022-JP-2, each a superset that the labelled
+/// text really uses.
 public enum CharsetDecoder {
     /// Decodes `bytes` from `charset`; nil when the charset is unknown. Undecodable sequences in
     /// a known charset become U+FFFD rather than failing, so no text is dropped silently.

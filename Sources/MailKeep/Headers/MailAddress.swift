@@ -73,8 +73,13 @@ private func tokenize(_ text: [UInt8]) -> [AddressToken] {
                     index += 1
                     continue
                 }
-                if inner == 0x28 { depth += 1; if depth == 1 { continue } }
-                if inner == 0x29 { depth -= 1; if depth == 0 { break } }
+                if inner == 0x28 {
+                    depth += 1
+                    if depth == 1 { continue }
+                } else if inner == 0x29 {
+                    depth -= 1
+                    if depth == 0 { break }
+                }
                 content.append(inner)
             }
             append(.comment, content)

@@ -24,16 +24,15 @@ public struct MailDate: Sendable, Equatable {
     /// Parses the value of a `Date:` header (RFC 5322 and its obsolete forms); nil when no
     /// valid day, month and year can be found.
     public static func parse(rfc5322 text: UnsafeRawBufferPointer) -> MailDate? {
-        var scanner = DateScanner(text)
-        return scanner.scan()
+        DateScanner.read(text)
     }
 
     /// Parses the date of an mbox From_ line in `asctime` form (`Sat Jan  3 01:05:34 1996`),
     /// with an optional zone before or after the year and anything after it ignored. Without a
-    /// zone the time counts as UTC, since the From_ line does not say.
+    /// zone the time counts as UTC, since the From_ line does not say. The same scanner as for
+    /// `Date:` headers reads it, since that scanner takes day, month, time and year in any order.
     public static func parse(asctime text: UnsafeRawBufferPointer) -> MailDate? {
-        var scanner = DateScanner(text)
-        return scanner.scan()
+        DateScanner.read(text)
     }
 
     /// Parses the date of a whole From_ line (`From sender Sat Jan  3 01:05:34 1996`, line end
@@ -106,6 +105,11 @@ private struct DateScanner {
     var zoneMinutes: Int? = nil
 
     init(_ text: UnsafeRawBufferPointer) { self.text = text }
+
+    static func read(_ text: UnsafeRawBufferPointer) -> MailDate? {
+        var scanner = DateScanner(text)
+        return scanner.scan()
+    }
 
     var isComplete: Bool { year != nil && month != nil && day != nil && hour != nil && zoneMinutes != nil }
 
