@@ -56,3 +56,18 @@ mailconvert "$FIXTURES/mbox/garbage-before.mbox" -o "$SCRATCH/garbage" 2>"$SCRAT
 [ "$rc" -eq 1 ] || fail "garbage-before.mbox exits $rc, expected 1"
 grep -q 'garbage-before.mbox: offset 0:' "$SCRATCH/stderr" || fail "the warning does not name the file and offset"
 [ "$(maildir_count "$SCRATCH/garbage")" -eq 2 ] || fail "garbage-before.mbox: expected the message and the kept garbage"
+
+# A bzip2 mbox named on its own is refused (exit 2) with advice; inside a tree it is reported
+# and the rest of the tree is still converted (exit 1).
+if command -v bzip2 >/dev/null; then
+    mkdir -p "$SCRATCH/bztree"
+    cp "$FIXTURES/mbox/mboxrd.mbox" "$SCRATCH/bztree/"
+    bzip2 -c "$FIXTURES/mbox/mboxrd.mbox" >"$SCRATCH/bztree/old.mbox.bz2"
+    expect_rc 2 mailconvert "$SCRATCH/bztree/old.mbox.bz2" -o "$SCRATCH/bz-alone"
+    grep -q 'bunzip2' "$SCRATCH/stderr" || fail "the bzip2 refusal does not say what to do"
+    expect_rc 1 mailconvert "$SCRATCH/bztree" -o "$SCRATCH/bz-tree"
+    grep -q 'old.mbox.bz2' "$SCRATCH/stderr" || fail "the skipped bzip2 file is not named"
+    [ "$(maildir_count "$SCRATCH/bz-tree")" -eq 3 ] || fail "the rest of the tree was not converted"
+else
+    skip "bzip2 not installed"
+fi

@@ -76,7 +76,15 @@ public struct MailTree {
                 }
             case .regular:
                 if name.hasPrefix(".") || Self.knownMetadataFile(name) { continue }
-                switch try MessageFileKind.sniff(path) {
+                let kind: MessageFileKind
+                do {
+                    kind = try MessageFileKind.sniff(path)
+                } catch let error as MailKeepError {
+                    // One unreadable file (a bzip2 archive, no permission) does not stop the tree.
+                    log.add(file: path, offset: nil, "skipped: \(error)")
+                    continue
+                }
+                switch kind {
                 case .mbox:
                     let mboxFolder = top && name == "INBOX" ? folder : folder + [FolderNaming.decodedName(Self.stripMboxExtension(name))]
                     units.append(.mbox(path: path, folder: mboxFolder))

@@ -48,9 +48,27 @@ public final class MailTreeReader: MessageSource {
                     }
                 }
             case let .mbox(path, folder):
-                try MboxReader(openSource(path), folder: folder, log: log).forEachMessage(body)
+                try readingOneFile(path, body) { try MboxReader(openSource(path), folder: folder, log: log).forEachMessage($0) }
             case let .message(path, folder):
-                try SingleMessageReader(path: path, folder: folder, files: files).forEachMessage(body)
+                try readingOneFile(path, body) { try SingleMessageReader(path: path, folder: folder, files: files).forEachMessage($0) }
+            }
+        }
+    }
+
+    /// Reads one file of the tree. A problem with that file (damaged, unreadable) is reported and
+    /// the tree goes on, so one bad mbox does not stop a backup of the rest; a failure to write
+    /// what was read (disk full) still stops the run.
+    private func readingOneFile(_ path: String, _ body: (MessageMetadata, UnsafeRawBufferPointer) throws -> Void,
+                                _ read: ((MessageMetadata, UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
+        try withoutActuallyEscaping(body) { body in
+            do {
+                try read { meta, content in
+                    do { try body(meta, content) } catch { throw WritingFailed(underlying: error) }
+                }
+            } catch let failure as WritingFailed {
+                throw failure.underlying
+            } catch let error as MailKeepError {
+                log.add(file: path, offset: nil, "not read to its end: \(error)")
             }
         }
     }
@@ -204,4 +222,9 @@ extension SourceList {
             }
         }
     }
+}
+
+/// Marks an error that came from the consumer of messages, not from the file being read.
+private struct WritingFailed: Error {
+    let underlying: Error
 }
