@@ -99,7 +99,8 @@ public struct ManifestEntry: Sendable, Equatable {
         return MessageMetadata(folder: folder.isEmpty ? [] : folder.split(separator: "/").map(String.init),
                                flags: flags, isNew: isNew, received: received, fromLine: fromLine,
                                mboxHeaders: mboxHeaders, mboxHeadersOffset: Int(mboxHeadersOffset ?? 0),
-                               uniqueName: parsed.unique, source: "\(source):\(path)", sourceOffset: offset ?? 0)
+                               uniqueName: parsed.unique, source: "\(source):\(path)", sourceOffset: offset ?? 0,
+                               contentSHA256: sha256)
     }
 }
 

@@ -25,11 +25,14 @@ public struct MessageMetadata: Sendable, Equatable {
     /// The file this message came from and its byte offset there, for error messages.
     public var source: String
     public var sourceOffset: Int64
+    /// SHA-256 of the content when it is already known (a bundle reader checks every message
+    /// against its manifest; restore hashes once), so writers do not hash the same bytes again.
+    public var contentSHA256: String?
 
     public init(
         folder: [String] = [], flags: String = "", isNew: Bool = false, received: Int64? = nil,
         fromLine: [UInt8]? = nil, mboxHeaders: [UInt8]? = nil, mboxHeadersOffset: Int = 0,
-        uniqueName: String? = nil, source: String = "", sourceOffset: Int64 = 0
+        uniqueName: String? = nil, source: String = "", sourceOffset: Int64 = 0, contentSHA256: String? = nil
     ) {
         self.folder = folder
         self.flags = flags
@@ -41,6 +44,7 @@ public struct MessageMetadata: Sendable, Equatable {
         self.uniqueName = uniqueName
         self.source = source
         self.sourceOffset = sourceOffset
+        self.contentSHA256 = contentSHA256
     }
 
     /// The folder as one slash-separated path, `""` for the root.

@@ -55,7 +55,10 @@ public struct RestorePlan {
         var shared = Set<String>()
         var seen = 0
         try source.forEachSelected(selection) { meta, content, facts in
-            let m = target(meta)
+            // Hashed once here (or known from the bundle) and handed to the sink with the message.
+            var m = target(meta)
+            let hash = m.contentSHA256 ?? ContentHasher.sha256Hex(of: content)
+            m.contentSHA256 = hash
             let before = sink.written
             try sink.write(m, content: content)
             let wrote = sink.written > before
@@ -63,7 +66,6 @@ public struct RestorePlan {
             if wrote { c.restored += 1; summary.restored += 1 } else { c.skipped += 1; summary.alreadyPresent += 1 }
             summary.perFolder[m.folderPath] = c
             if let id = facts.value.messageID {
-                let hash = ContentHasher.sha256Hex(of: content)
                 if let other = idHashes[id], other != hash { shared.insert(id) } else { idHashes[id] = hash }
             }
             seen += 1

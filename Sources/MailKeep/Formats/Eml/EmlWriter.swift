@@ -21,7 +21,7 @@ public final class EmlWriter: MessageSink {
     public func write(_ meta: MessageMetadata, content: UnsafeRawBufferPointer) throws {
         let dir = FileSystem.join(root, naming.relativeDirectory(meta.folder))
         if created.insert(meta.folder).inserted { try FileSystem.makeDirectory(dir) }
-        let hash = ContentHasher.sha256Hex(of: content)
+        let hash = meta.contentSHA256 ?? ContentHasher.sha256Hex(of: content)
         var n = 0
         while true {
             let name = "\(meta.received ?? 0)-\(hash.prefix(16))\(n == 0 ? "" : "-\(n)").eml"

@@ -65,7 +65,7 @@ public final class MaildirWriter: MessageSink {
         let folder = try openFolder(meta.folder)
         var hash: String?
         if options.skipExistingContent {
-            let h = ContentHasher.sha256Hex(of: content)
+            let h = meta.contentSHA256 ?? ContentHasher.sha256Hex(of: content)
             hash = h
             if try existingHashes(folder).contains(h) {
                 count(meta, written: false)
@@ -90,7 +90,7 @@ public final class MaildirWriter: MessageSink {
             let tmp = FileSystem.join(folder.path, "tmp/" + unique)
             try writeTemporary(tmp, content: content, received: meta.received)
             if try FileSystem.renameNoReplace(tmp, FileSystem.join(folder.path, final)) {
-                folder.existingHashes?.insert(hash ?? ContentHasher.sha256Hex(of: content))
+                folder.existingHashes?.insert(hash ?? meta.contentSHA256 ?? ContentHasher.sha256Hex(of: content))
                 bytesWritten += Int64(content.count)
                 count(meta, written: true)
                 return

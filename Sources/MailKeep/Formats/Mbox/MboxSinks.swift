@@ -57,7 +57,7 @@ public final class MboxStreamSink: MessageSink {
 
     public func write(_ metadata: MessageMetadata, content: UnsafeRawBufferPointer) throws {
         if present != nil {
-            guard present?.insert(ContentHasher.sha256Hex(of: content)).inserted == true else { return }
+            guard present?.insert(metadata.contentSHA256 ?? ContentHasher.sha256Hex(of: content)).inserted == true else { return }
         }
         try writer.write(metadata, content: content)
         written += 1
