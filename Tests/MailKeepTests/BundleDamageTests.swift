@@ -1,6 +1,9 @@
 import Foundation
 import Testing
-@testable import MailKeep
+@testable import MailKeepIO
+@testable import MailKeepFormats
+@testable import MailKeepArchive
+@testable import MailKeepPipeline
 
 /// Every kind of damage a bundle can suffer is found by `verifyBundle`, which names the
 /// message hurt; readers never hand on a damaged message.
@@ -167,8 +170,8 @@ import Testing
         #expect {
             try BundleReader(path: damaged, log: WarningLog())
         } throws: { error in
-            guard case let MailKeepError.refused(_, reason) = error else { return false }
-            return reason.contains(message.path) && reason.contains("symbolic link")
+            guard case let MailKeepError.unsafeEntry(path, _, reason) = error else { return false }
+            return path.contains(message.path) && reason.contains("symbolic link")
         }
     }
 

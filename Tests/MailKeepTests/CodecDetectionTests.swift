@@ -1,5 +1,8 @@
 import Testing
-@testable import MailKeep
+@testable import MailKeepIO
+@testable import MailKeepFormats
+@testable import MailKeepArchive
+@testable import MailKeepPipeline
 
 @Suite struct CodecDetectionTests {
     let mail = Array("From alice@example.org Mon Jan  1 00:00:00 2024\nSubject: hi\n\nbody\n".utf8)

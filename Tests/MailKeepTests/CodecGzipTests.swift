@@ -1,5 +1,8 @@
 import Testing
-@testable import MailKeep
+@testable import MailKeepIO
+@testable import MailKeepFormats
+@testable import MailKeepArchive
+@testable import MailKeepPipeline
 
 @Suite struct CodecGzipTests {
     func compress(_ data: [UInt8], chunk: Int = 1 << 20, level: Int32 = 6) throws -> [UInt8] {

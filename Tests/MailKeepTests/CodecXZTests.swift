@@ -1,5 +1,8 @@
 import Testing
-@testable import MailKeep
+@testable import MailKeepIO
+@testable import MailKeepFormats
+@testable import MailKeepArchive
+@testable import MailKeepPipeline
 
 @Suite struct CodecXZTests {
     func compress(_ data: [UInt8], chunk: Int = 1 << 20, options: XZCompressor.Options = .init(preset: 1, threads: 2)) throws -> [UInt8] {

@@ -1,6 +1,9 @@
 import Foundation
 import Testing
-@testable import MailKeep
+@testable import MailKeepIO
+@testable import MailKeepFormats
+@testable import MailKeepArchive
+@testable import MailKeepPipeline
 
 /// The samples in fixtures/ read through the library as fixtures/README.md says they should.
 @Suite struct FixtureTests {

@@ -1,5 +1,8 @@
 import Testing
-@testable import MailKeep
+@testable import MailKeepIO
+@testable import MailKeepFormats
+@testable import MailKeepArchive
+@testable import MailKeepPipeline
 
 @Suite struct HeaderBlockTests {
     private func block(_ text: String) -> HeaderBlock { HeaderBlock(Array(text.utf8)) }

@@ -1,5 +1,8 @@
 import Testing
-@testable import MailKeep
+@testable import MailKeepIO
+@testable import MailKeepFormats
+@testable import MailKeepArchive
+@testable import MailKeepPipeline
 
 @Suite struct HeaderDateTests {
     /// 1997-11-21 09:55:06 UTC, the moment of most RFC 5322 appendix examples.

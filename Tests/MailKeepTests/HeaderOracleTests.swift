@@ -1,6 +1,9 @@
 import Foundation
 import Testing
-@testable import MailKeep
+@testable import MailKeepIO
+@testable import MailKeepFormats
+@testable import MailKeepArchive
+@testable import MailKeepPipeline
 
 /// Compares `MessageSummary` with Python's `email` package over real third-party mail.
 ///

@@ -1,6 +1,9 @@
 import Foundation
 import Testing
-@testable import MailKeep
+@testable import MailKeepIO
+@testable import MailKeepFormats
+@testable import MailKeepArchive
+@testable import MailKeepPipeline
 
 @Suite struct MaildirNaming {
     @Test func parsesInfoWithAnySeparator() {

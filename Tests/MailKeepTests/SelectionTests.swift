@@ -1,5 +1,8 @@
 import Testing
-@testable import MailKeep
+@testable import MailKeepIO
+@testable import MailKeepFormats
+@testable import MailKeepArchive
+@testable import MailKeepPipeline
 
 @Suite struct SelectionSemantics {
     let facts = MessageFacts(date: 1_709_280_000, from: ["Alice Martin <alice@client.example>"], to: ["bob@example.net"],

@@ -1,5 +1,8 @@
 import Testing
-@testable import MailKeep
+@testable import MailKeepIO
+@testable import MailKeepFormats
+@testable import MailKeepArchive
+@testable import MailKeepPipeline
 
 @Test func contentHashIsSHA256() {
     let digest = Array("abc".utf8).withUnsafeBytes { ContentHasher.sha256Hex(of: $0) }

@@ -1,6 +1,9 @@
 import Foundation
 import Testing
-@testable import MailKeep
+@testable import MailKeepIO
+@testable import MailKeepFormats
+@testable import MailKeepArchive
+@testable import MailKeepPipeline
 
 @Suite struct TarWriterTests {
     /// 150 bytes of UTF-8 in the last component: too long for ustar's 100-byte name field.

@@ -1,0 +1,327 @@
+import MailKeepIO
+import MailKeepFormats
+import Foundation
+
+/// Reads a bundle (docs/bundle-format.md) as a source of messages.
+///
+/// The manifest sits at the end of the tar, but its metadata (From_ lines, mbox headers) is
+/// needed as each message goes past; so the reader first loads the manifest (for an xz bundle
+/// by decoding only the blocks that hold it, see `XZBlockIndex`; otherwise in a pass that skips
+/// message content), then streams the messages. Every message's SHA-256 is checked against the
+/// manifest before it is handed on: a damaged message is reported, never restored.
+public final class BundleReader: MessageSource {
+    public let path: String
+    /// A bundle that came on stdin, spooled to a scratch file so it can be read twice.
+    private let spool: SpoolFile?
+    private let log: WarningLog
+    private let threads: Int
+    /// Manifest entries by path, in manifest order.
+    public private(set) var entries: [String: ManifestEntry] = [:]
+    public private(set) var order: [String] = []
+    public private(set) var top: String?
+    public private(set) var headerJSON: [String: Any]?
+    /// The largest entry a reader accepts.
+    package static let largestEntry: Int64 = 512 << 20
+
+    public init(path: String, threads: Int = 0, log: WarningLog) throws {
+        self.path = path
+        self.log = log
+        self.threads = threads
+        spool = nil
+        try loadManifest()
+    }
+
+    /// A reader that has not loaded the manifest, for walking a bundle that may be damaged.
+    package init(unverifiedPath path: String, threads: Int, log: WarningLog) throws {
+        self.path = path
+        self.log = log
+        self.threads = threads
+        spool = nil
+    }
+
+    /// Reads a bundle from a stream (stdin): its bytes are copied to a scratch file first.
+    public init(stream: ByteSource, threads: Int = 0, log: WarningLog) throws {
+        let file = try SpoolFile(purpose: "bundle")
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            let n = try stream.read(into: buffer)
+            if n == 0 { break }
+            try file.write(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+        }
+        path = stream.name
+        spool = file
+        self.log = log
+        self.threads = threads
+        try loadManifest()
+    }
+
+    /// The raw (possibly compressed) bytes, following volumes.
+    package func openRaw() throws -> ByteSource {
+        if let spool {
+            try spool.rewind()
+            return spool
+        }
+        return VolumeSource.isFirstVolume(path) ? try VolumeSource(first: path) : try FileHandleFD.open(reading: path)
+    }
+
+    /// The tar stream.
+    package func openTar() throws -> ByteSource {
+        try openDecompressed(openRaw(), threads: threads)
+    }
+
+    private func loadManifest() throws {
+        var manifestBytes: [UInt8]?
+        if let fast = try? manifestFromXZIndex() {
+            manifestBytes = fast
+        } else {
+            try forEachEntry(wantContent: { $0.hasSuffix("/MANIFEST.jsonl") || $0.hasSuffix("/mailkeep-bundle.json") }) { entry, content in
+                if entry.path.hasSuffix("/MANIFEST.jsonl") {
+                    manifestBytes = Array(content)
+                } else {
+                    headerJSON = try? JSONSerialization.jsonObject(with: Data(content)) as? [String: Any]
+                }
+            }
+        }
+        guard let manifestBytes else {
+            throw MailKeepError.malformed(path: path, offset: nil, reason: "no MANIFEST.jsonl: not a mailkeep bundle, or cut short before its end")
+        }
+        parseManifest(manifestBytes)
+        if let version = headerJSON?["version"] as? Int, version != 1 {
+            throw MailKeepError.unrecognized(path: path, reason: "bundle format version \(version) is newer than this mailkeep understands (1)")
+        }
+    }
+
+    private func parseManifest(_ bytes: [UInt8]) {
+        var lineNumber = 0
+        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
+            lineNumber += 1
+            guard let entry = ManifestEntry(jsonLine: line) else {
+                log.add(file: "\(path):MANIFEST.jsonl", offset: nil, "line \(lineNumber) is not a valid manifest entry")
+                continue
+            }
+            if entries[entry.path] != nil {
+                log.add(file: "\(path):MANIFEST.jsonl", offset: nil, "line \(lineNumber): \(entry.path) is listed twice")
+                continue
+            }
+            entries[entry.path] = entry
+            order.append(entry.path)
+        }
+    }
+
+    /// Decodes just the tail of an xz bundle: the manifest starts an xz block of its own, so
+    /// the reader looks at block starts from the last one back until one begins with the
+    /// manifest's tar header. The header file is read from the first block the same way.
+    package func manifestFromXZIndex() throws -> [UInt8]? {
+        guard spool == nil, !VolumeSource.isFirstVolume(path) else { return nil }
+        let index = try XZBlockIndex(path: path)
+        func decode(_ offset: Int64, _ length: Int64) throws -> [UInt8] {
+            let sink = ByteArraySink()
+            _ = try index.read(offset: offset, length: min(length, index.uncompressedSize - offset), into: sink)
+            return sink.bytes
+        }
+        for block in index.blocks.reversed() {
+            let probe = try decode(block.uncompressedOffset, 2048)
+            guard let file = TarHeaderProbe.file(in: probe), file.name.hasSuffix("/MANIFEST.jsonl") else { continue }
+            top = String(file.name.dropLast("/MANIFEST.jsonl".count))
+            // The header is a nicety here: damage in the first block must not hide the manifest.
+            if let start = try? decode(0, 8192), let f = TarHeaderProbe.file(in: start), f.name.hasSuffix("/mailkeep-bundle.json"),
+               f.headerLength + Int(f.size) <= start.count {
+                let bytes = start[f.headerLength..<(f.headerLength + Int(f.size))]
+                headerJSON = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any]
+            }
+            // Only SHA256SUMS and the end of the archive may follow the manifest: an entry
+            // hidden after them is met only by reading everything, which refuses it by name
+            // before any message is handed on.
+            let contentStart = block.uncompressedOffset + Int64(file.headerLength)
+            let tail = try decode(contentStart, index.uncompressedSize - contentStart)
+            let sumsStart = Int(file.size) + TarHeader.padding(after: file.size)
+            guard sumsStart <= tail.count, let sums = TarHeaderProbe.file(in: Array(tail[sumsStart...])),
+                  sums.name == "\(top ?? "")/SHA256SUMS" else { return nil }
+            let sumsEnd = sumsStart + sums.headerLength + Int(sums.size) + TarHeader.padding(after: sums.size)
+            guard sumsEnd + 2 * TarHeader.blockSize <= tail.count, tail[sumsEnd...].allSatisfy({ $0 == 0 }) else { return nil }
+            return Array(tail[0..<Int(file.size)])
+        }
+        return nil
+    }
+
+    /// Walks the tar, handing over the content of the files `wantContent` asks for (others
+    /// are skipped without being kept). Tar structure errors stop the walk with a typed error.
+    public func forEachEntry(wantContent: (String) -> Bool, _ body: (TarEntry, UnsafeRawBufferPointer) throws -> Void) throws {
+        let reader = TarReader(try openTar())
+        var buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
+        defer { buffer.deallocate() }
+        while let entry = try reader.next() {
+            if top == nil, let slash = entry.path.firstIndex(of: "/") { top = String(entry.path[..<slash]) }
+            guard entry.kind == .file, wantContent(entry.path) else {
+                try reader.skipContent()
+                continue
+            }
+            // A hostile header can claim any size; nothing in a bundle is legitimately this big
+            // (mail servers refuse messages of a tenth of it), and the content is held whole.
+            guard entry.size <= Self.largestEntry else {
+                throw MailKeepError.unsafeEntry(path: DiagnosticFormat.member(entry.path, of: path), offset: entry.headerOffset,
+                                                reason: "claims \(entry.size) bytes, more than the \(Self.largestEntry >> 20) MiB a bundle entry may have")
+            }
+            if entry.size > buffer.count {
+                buffer.deallocate()
+                buffer = .allocate(byteCount: Int(entry.size), alignment: 64)
+            }
+            var filled = 0
+            while filled < entry.size {
+                let n = try reader.readContent(into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled..<Int(entry.size)]))
+                if n == 0 { break }
+                filled += n
+            }
+            try body(entry, UnsafeRawBufferPointer(rebasing: buffer[0..<filled]))
+            if buffer.count > 64 << 20 && filled < 1 << 20 {
+                buffer.deallocate()
+                buffer = .allocate(byteCount: 1 << 20, alignment: 64)
+            }
+        }
+    }
+
+    /// The path of a message entry relative to the top directory, or nil for other entries.
+    package func messagePath(_ tarPath: String) -> String? {
+        guard let top, tarPath.hasPrefix(top + "/mail/") else { return nil }
+        return String(tarPath.dropFirst(top.count + 1))
+    }
+
+    public func forEachMessage(_ body: (MessageMetadata, UnsafeRawBufferPointer) throws -> Void) throws {
+        try forEachEntry(wantContent: { self.messagePath($0) != nil }) { entry, content in
+            guard let relative = messagePath(entry.path) else { return }
+            guard let listed = entries[relative] else {
+                log.add(file: "\(path):\(relative)", offset: entry.contentOffset, "not in the manifest; restored with what its name says")
+                let parsed = MaildirName.parse(FileSystem.baseName(relative))
+                let folder = relative.split(separator: "/").dropFirst().dropLast(2).map(String.init)
+                try body(MessageMetadata(folder: folder, flags: parsed.flags, isNew: relative.contains("/new/"),
+                                         received: entry.mtime, uniqueName: parsed.unique, source: "\(path):\(relative)",
+                                         sourceOffset: entry.contentOffset), content)
+                return
+            }
+            let hash = ContentHasher.sha256Hex(of: content)
+            guard hash == listed.sha256, Int64(content.count) == listed.size else {
+                log.add(file: "\(path):\(relative)", offset: entry.contentOffset,
+                        "checksum mismatch (Message-ID \(listed.messageID.map { "<\($0)>" } ?? "none")); damaged, not used")
+                return
+            }
+            try body(listed.metadata(source: path), content)
+        }
+    }
+}
+
+/// Reads the first file's tar header in some bytes (directory entries before it are passed
+/// over): its name (a pax `path` record wins), where its content starts, and its size.
+package enum TarHeaderProbe {
+    package static func file(in bytes: [UInt8]) -> (name: String, headerLength: Int, size: Int64)? {
+        var at = 0
+        var paxPath: String?
+        while at + 512 <= bytes.count {
+            let block = Array(bytes[at..<(at + 512)])
+            guard block[257..<262].elementsEqual("ustar".utf8) else { return nil }
+            let type = block[156]
+            let size = octal(block[124..<136])
+            if type == UInt8(ascii: "x") {
+                let recordsEnd = at + 512 + Int(size)
+                guard recordsEnd <= bytes.count else { return nil }
+                let records = String(decoding: bytes[(at + 512)..<recordsEnd], as: UTF8.self)
+                for record in records.split(separator: "\n") {
+                    if let eq = record.firstIndex(of: "="), record[..<eq].hasSuffix(" path") { paxPath = String(record[record.index(after: eq)...]) }
+                }
+                at = at + 512 + (Int(size) + 511) / 512 * 512
+                continue
+            }
+            if type == UInt8(ascii: "5") {
+                paxPath = nil
+                at += 512
+                continue
+            }
+            guard type == UInt8(ascii: "0") || type == 0 else { return nil }
+            let name = paxPath ?? {
+                let n = String(decoding: block[0..<100].prefix { $0 != 0 }, as: UTF8.self)
+                let p = String(decoding: block[345..<500].prefix { $0 != 0 }, as: UTF8.self)
+                return p.isEmpty ? n : p + "/" + n
+            }()
+            return (name, at + 512, size)
+        }
+        return nil
+    }
+
+    private static func octal(_ field: ArraySlice<UInt8>) -> Int64 {
+        var v: Int64 = 0
+        for b in field where b >= 0x30 && b <= 0x37 { v = v * 8 + Int64(b - 0x30) }
+        return v
+    }
+}
+
+extension BundleReader: SelectiveSource {
+    /// Selects from the manifest and decodes only the xz blocks that hold the chosen messages,
+    /// so a handful of messages come out of a large bundle without decompressing all of it.
+    /// Selections the manifest cannot answer (`--header`), bundles that are not a single
+    /// seekable xz file, and selections of most of the bundle read the stream instead.
+    public func forEachSelectedDirectly(_ selection: Selection,
+                                        _ body: (MessageMetadata, UnsafeRawBufferPointer, LazyFacts) throws -> Void) throws {
+        guard selection.headers.isEmpty, spool == nil, !VolumeSource.isFirstVolume(path),
+              let index = try? XZBlockIndex(path: path) else {
+            return try forEachSelectedByReading(selection, body)
+        }
+        var chosen: [(entry: ManifestEntry, facts: MessageFacts)] = []
+        for path in order {
+            guard let entry = entries[path], entry.offset != nil else { continue }
+            let facts = entry.facts
+            if selection.matches(entry.metadata(source: self.path), size: entry.size, facts: { facts }) {
+                chosen.append((entry, facts))
+            }
+        }
+        // Reading most of the archive one message at a time would decode blocks many times.
+        if chosen.count > max(64, order.count / 10) {
+            return try forEachSelectedByReading(selection, body)
+        }
+        // Messages close together are decoded in one run, so no block is decoded twice.
+        var runs: [[(entry: ManifestEntry, facts: MessageFacts)]] = []
+        for item in chosen {
+            if let last = runs.last?.last, let lastOffset = last.entry.offset, let offset = item.entry.offset,
+               offset - (lastOffset + last.entry.size) < 2 << 20, offset - (runs.last?.first?.entry.offset ?? offset) < 64 << 20 {
+                runs[runs.count - 1].append(item)
+            } else {
+                runs.append([item])
+            }
+        }
+        for run in runs {
+            guard let first = run.first?.entry.offset, let lastItem = run.last, let lastOffset = lastItem.entry.offset else { continue }
+            let sink = ByteArraySink()
+            do {
+                _ = try index.read(offset: first, length: lastOffset + lastItem.entry.size - first, into: sink)
+            } catch {
+                log.add(file: path, offset: first, "could not decode the messages here: \(error)")
+                continue
+            }
+            try sink.bytes.withUnsafeBytes { bytes in
+                for (entry, facts) in run {
+                    guard let offset = entry.offset else { continue }
+                    let start = Int(offset - first)
+                    let end = start + Int(entry.size)
+                    guard end <= bytes.count else {
+                        log.add(file: "\(path):\(entry.path)", offset: offset, "the archive ends before this message")
+                        continue
+                    }
+                    let content = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
+                    guard ContentHasher.sha256Hex(of: content) == entry.sha256 else {
+                        log.add(file: "\(path):\(entry.path)", offset: offset,
+                                "checksum mismatch (Message-ID \(entry.messageID.map { "<\($0)>" } ?? "none")); damaged, not used")
+                        continue
+                    }
+                    try body(entry.metadata(source: path), content, LazyFacts(content, known: facts))
+                }
+            }
+        }
+    }
+}
+
+extension ManifestEntry {
+    /// What selection needs, as the manifest recorded it.
+    package var facts: MessageFacts {
+        MessageFacts(date: date, from: from.map { [$0] } ?? [], to: to.map { [$0] } ?? [], subject: subject ?? "",
+                     messageID: messageID)
+    }
+}

@@ -1,0 +1,101 @@
+import ArgumentParser
+import MailKeepIO
+import MailKeepFormats
+import MailKeepArchive
+import MailKeepPipeline
+
+extension Compression: ExpressibleByArgument {}
+
+public struct MailPack: MailKeepCommand {
+    public init() {}
+
+    public static let configuration = CommandConfiguration(
+        commandName: "mailpack",
+        abstract: "Pack mail into a compressed bundle that stays a plain tar, with a SHA-256 manifest.",
+        discussion: """
+        A bundle holds the mail as a Maildir tree (so tar -x alone gives back a tree any \
+        client opens), SHA256SUMS (so sha256sum -c alone checks it) and MANIFEST.jsonl (what \
+        every message is, and how to rebuild an original mbox byte for byte). The format is \
+        described in docs/bundle-format.md.
+
+        The bundle is written under a temporary name and renamed when complete and synced: an \
+        interrupted pack never leaves something that looks finished.
+
+        Examples:
+          mailpack ~/Maildir Archive.mbox -o mail-2026-11-29.tar.xz --verify
+          mailpack ~/Maildir -o /media/usb/mail.tar.xz --volume-size 3900M
+          mailpack ~/Maildir -o - | gpg -c > mail.tar.xz.gpg
+
+        Diagnostics: 'mailpack: FILE: offset N: what' on stderr (see README, Diagnostics).
+
+        Exit status: 0 done; 1 done, but some input was damaged and reported, or --verify \
+        found a problem; 2 I/O error or unreadable input; 64 usage error.
+        """,
+        version: mailkeepVersion
+    )
+
+    @Argument(help: "Mail to pack: mbox, Maildir, .eml, a bundle, or - for stdin.")
+    var sources: [String]
+
+    @Option(name: .shortAndLong, help: "The bundle to write (.tar.xz, .tar.gz or .tar); - for stdout.")
+    var output: String
+
+    @Option(help: "xz, gzip or none (default: from the output name, else xz).")
+    var compression: Compression?
+
+    @Option(help: "Compression level: xz preset 0-9 (default 1, see README) or gzip level 1-9 (default 6).")
+    var level: Int?
+
+    @Option(help: "Compression threads (default: all cores).")
+    var threads: Int = 0
+
+    @Option(help: ArgumentHelp("Split the output into files of at most SIZE (4G, 3900M) named BUNDLE.001, .002, ...", valueName: "size"))
+    var volumeSize: String?
+
+    @OptionGroup var infoSeparator: InfoSeparatorOption
+
+    @Flag(help: "Read the written bundle back from disk and verify it before exiting.")
+    var verify = false
+
+    public func validate() throws {
+        if let level, !(0...9).contains(level) { throw ValidationError("--level must be 0-9") }
+        if let volumeSize, parseSize(volumeSize).map({ $0 < 1 << 20 }) ?? true {
+            throw ValidationError("--volume-size: '\(volumeSize)' is not a size of at least 1M (such as 4G or 3900M)")
+        }
+        if volumeSize != nil && output == "-" { throw ValidationError("--volume-size needs a file name, not -") }
+        if verify && output == "-" { throw ValidationError("--verify needs a file name, not -") }
+    }
+
+    public func execute(on console: Console) throws -> Int32 {
+        let log = console.warningLog()
+        let chosen = compression ?? BundleOptions.compression(forName: output) ?? .xz
+        let options = BundleOptions(compression: chosen, level: level, threads: threads,
+                                    volumeSize: volumeSize.flatMap(parseSize), infoSeparator: infoSeparator.separator)
+        try checkDestination(output, isOutsideOf: sources)
+        let list = try SourceList(sources, nameMboxFolders: true, log: log)
+        let bundle = try BundleWriter(path: output, options: options, sources: sources, log: log)
+        do {
+            let progress = ProgressReporter(console: console)
+            try list.forEachMessage { meta, content in
+                try bundle.write(meta, content: content)
+                progress?.update(messages: bundle.written, bytes: Int64(content.count))
+            }
+            try bundle.finish()
+            progress?.done()
+        } catch {
+            bundle.discard()
+            throw error
+        }
+        console.diagnose("\(bundle.written) messages, \(formatBytes(bundle.contentBytes)) packed into "
+            + "\(formatBytes(bundle.bytesWritten)) (\(chosen.rawValue))"
+            + (log.problemCount > 0 ? ", \(log.problemCount) warnings" : ""))
+        var status = log.problemCount > 0 ? ExitStatus.problem : ExitStatus.ok
+        if verify {
+            let first = options.volumeSize == nil ? output : VolumeSink.volumePath(output, 1)
+            let report = verifyBundle(first, threads: threads, log: log)
+            for line in report.humanLines { console.diagnose("verify: \(line)") }
+            if !report.ok { status = ExitStatus.problem }
+        }
+        return status
+    }
+}

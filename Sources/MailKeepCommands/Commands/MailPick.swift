@@ -1,0 +1,48 @@
+import ArgumentParser
+import MailKeepIO
+import MailKeepFormats
+import MailKeepPipeline
+
+public struct MailPick: MailKeepCommand {
+    public init() {}
+
+    public static let configuration = CommandConfiguration(
+        commandName: "mailpick",
+        abstract: "Filter an mbox stream: write the selected messages to stdout, like grep for mail.",
+        discussion: """
+        Reads an mbox stream on stdin (or the SOURCEs: anything mailkeep reads) and writes \
+        the messages that match as an mbox stream (mboxrd) on stdout, with their From_ lines \
+        and flags. Chains with itself, mailscan and mailconvert:
+
+          mailpick --from alice < a.mbox | mailpick --since 2024-03-01 | mailconvert - -o Dir
+
+        Diagnostics: 'mailpick: FILE: offset N: what' on stderr (see README, Diagnostics).
+
+        Exit status: 0 something matched; 1 nothing matched (like grep), or some input was \
+        damaged and reported; 2 I/O error or unreadable input; 64 usage error.
+        """,
+        version: mailkeepVersion
+    )
+
+    @Argument(help: "Mail to read (default: stdin).")
+    var sources: [String] = ["-"]
+
+    @OptionGroup var select: SelectionOptions
+
+    @Option(help: "mbox dialect to write.")
+    var mboxVariant: MboxVariant = .mboxrd
+
+    public func execute(on console: Console) throws -> Int32 {
+        let log = console.warningLog()
+        let selection = try select.selection()
+        let list = try SourceList(sources, log: log)
+        let sink = try MboxStreamSink(path: "-", variant: mboxVariant, log: log, standardOutput: console.standardOutput)
+        var matched = 0
+        try list.forEachSelected(selection) { meta, content, _ in
+            try sink.write(meta, content: content)
+            matched += 1
+        }
+        try sink.finish()
+        return matched == 0 || log.problemCount > 0 ? ExitStatus.problem : ExitStatus.ok
+    }
+}

@@ -1,0 +1,49 @@
+import ArgumentParser
+import MailKeepIO
+import MailKeepFormats
+import MailKeepPipeline
+
+public struct MailScan: MailKeepCommand {
+    public init() {}
+
+    public static let configuration = CommandConfiguration(
+        commandName: "mailscan",
+        abstract: "List messages, one line each (or JSON lines), selected by date, sender, subject and more.",
+        discussion: """
+        SOURCE is anything mailkeep reads: an mbox (plain, .gz, .xz), a Maildir tree, .eml \
+        files, a bundle, or - for stdin (an mbox stream or a bundle, told apart by their \
+        first bytes). Selection options combine with AND; repeating one ORs its values.
+
+        Examples:
+          mailscan Mail --from alice@client.example --since 2024-03-01 --until 2024-07-01
+          mailscan backup.tar.xz --json | jq -r .message_id
+          gpg -d mail.tar.xz.gpg | mailscan - --subject contract
+
+        Diagnostics: 'mailscan: FILE: offset N: what' on stderr (see README, Diagnostics).
+
+        Exit status: 0 done; 1 some input was damaged and reported; 2 I/O error or \
+        unreadable input; 64 usage error.
+        """,
+        version: mailkeepVersion
+    )
+
+    @Argument(help: "Mail to read; - for stdin.")
+    var sources: [String] = ["-"]
+
+    @OptionGroup var select: SelectionOptions
+
+    @Flag(help: "One JSON object per line, with folder, flags, date, received, from, to, subject, message_id, size, sha256.")
+    var json = false
+
+    public func execute(on console: Console) throws -> Int32 {
+        let log = console.warningLog()
+        let selection = try select.selection()
+        let list = try SourceList(sources, log: log)
+        try list.forEachSelected(selection) { meta, content, facts in
+            let record = ScanRecord(meta: meta, facts: facts.value, size: Int64(content.count),
+                                    sha256: json ? ContentHasher.sha256Hex(of: content) : nil)
+            try console.output(json ? record.jsonLine : record.humanLine)
+        }
+        return log.problemCount > 0 ? ExitStatus.problem : ExitStatus.ok
+    }
+}

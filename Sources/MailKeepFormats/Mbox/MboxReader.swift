@@ -1,0 +1,273 @@
+import MailKeepIO
+import CSystemShim
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Splits an mbox stream into messages, whatever its dialect, in one pass with flat memory.
+///
+/// Rules, in the order they apply:
+/// - A `From ` line is a separator only at the start of the stream or after an empty line
+///   (the rule Thunderbird, Dovecot and jwz follow).
+/// - The first separator decides which later ones count: where it carries a date (mutt,
+///   Dovecot, mblaze, Thunderbird's `From - date`), only dated lines split, so a body line
+///   `From the desk of` after an empty line stays in its message; where it is a bare `From `,
+///   only bare lines split. A `From ` line after an empty line that is left in a message is
+///   reported as ambiguous, with its offset.
+/// - A `Content-Length` header is trusted only when the body it counts ends where a separator
+///   or the end of the stream follows; then the body is taken verbatim (mboxcl2: no quoting).
+///   Otherwise the reader warns and splits by separators.
+/// - `>From ` quoting is undone one level (mboxrd), so mboxrd round-trips byte for byte.
+/// - The empty line before a separator, and one at the very end, belong to the mbox, not to
+///   the message. CRLF files keep their CRLFs.
+public final class MboxReader: MessageSource {
+    public let name: String
+    private let buffer: ScanBuffer
+    private let folder: [String]
+    private let log: WarningLog
+
+    public init(_ source: ByteSource, folder: [String] = [], log: WarningLog) {
+        name = source.name
+        buffer = ScanBuffer(source)
+        self.folder = folder
+        self.log = log
+    }
+
+    /// True when `prefix` (the first bytes of a stream) look like an mbox. A UTF-8 byte order
+    /// mark and empty lines before the first `From ` are accepted (and reported when read).
+    public static func looksLikeMbox(_ prefix: UnsafeRawBufferPointer) -> Bool {
+        let from: [UInt8] = Array("From ".utf8)
+        let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
+        var rest = prefix[...]
+        if rest.starts(with: bom) { rest = rest.dropFirst(3) }
+        while let first = rest.first, first == 0x0A || first == 0x0D { rest = rest.dropFirst() }
+        return rest.starts(with: from)
+    }
+
+    /// True when `prefix` holds a dated From_ line after an empty line.
+    public static func hasDatedSeparator(_ prefix: UnsafeRawBufferPointer) -> Bool {
+        guard let base = prefix.baseAddress else { return false }
+        var from = 0
+        while from < prefix.count, let hit = mk_memmem(base + from, prefix.count - from, "\n\nFrom ", 7) {
+            let p = UnsafeRawPointer(hit) - base + 2
+            let rest = UnsafeRawBufferPointer(rebasing: prefix[(p + 5)...])
+            let lineEnd = rest.firstIndex(of: 0x0A) ?? rest.endIndex
+            if FromLine.parse(UnsafeRawBufferPointer(rebasing: rest[..<lineEnd])).kind == .dated { return true }
+            from = p
+        }
+        return false
+    }
+
+    public func forEachMessage(_ body: (MessageMetadata, UnsafeRawBufferPointer) throws -> Void) throws {
+        let b = buffer
+        try b.ensure(8)
+        if b.count == 0 { return }
+        if b.count >= 3, b[0] == 0xEF, b[1] == 0xBB, b[2] == 0xBF {
+            log.add(file: name, offset: 0, "UTF-8 byte order mark before the first From_ line dropped")
+            b.consume(3)
+            try b.ensure(5)
+        }
+        var blank = 0
+        while blank < b.count, b[blank] == 0x0A || (b[blank] == 0x0D && blank + 1 < b.count && b[blank + 1] == 0x0A) {
+            blank += b[blank] == 0x0A ? 1 : 2
+            if blank + 5 > b.count { try b.ensure(blank + 8) }
+        }
+        if blank > 0 && b.hasPrefix("From ", at: blank) {
+            log.notice(file: name, "\(blank) bytes of empty lines before the first From_ line dropped")
+            b.consume(blank)
+        }
+        if !b.hasPrefix("From ", at: 0) {
+            // Damage at the start (or notes pasted above the first message): the bytes up to
+            // the first dated separator are kept as a message of their own and reported.
+            guard let first = try firstDatedSeparator() else {
+                throw MailKeepError.malformed(path: name, offset: 0, reason: "not an mbox: the first line does not start with \"From \"")
+            }
+            log.add(file: name, offset: 0, "\(first) bytes before the first From_ line are not a message; kept as one of their own")
+            let end = b[first - 2] == 0x0D ? first - 2 : first - 1
+            try body(MessageMetadata(folder: folder, isNew: true, source: name, sourceOffset: 0), b.slice(0, end))
+            b.consume(first)
+        }
+        var style: FromLine.Kind?
+        var firstSeparator: [UInt8] = []
+        var scratch: [UInt8] = []
+        while b.count > 0 {
+            let messageOffset = b.offset
+            // The From_ line.
+            var nl = b.index(of: 0x0A, from: 0)
+            while nl == nil, try b.readMore() { nl = b.index(of: 0x0A, from: 0) }
+            let lineEnd = nl ?? b.count
+            var textEnd = lineEnd
+            if textEnd > 0, b[textEnd - 1] == 0x0D { textEnd -= 1 }
+            let fromLine = Array(b.slice(0, textEnd))
+            let parsed = FromLine.parse(b.slice(5, textEnd))
+            if style == nil {
+                style = parsed.kind
+                firstSeparator = Array(b.slice(0, textEnd))
+            }
+            let contentStart = min(lineEnd + 1, b.count)
+            guard nl != nil else {
+                log.add(file: name, offset: messageOffset, "stream ends inside a From_ line; empty message kept")
+                try emit(fromLine: fromLine, parsed: parsed, raw: b.slice(contentStart, contentStart), offset: messageOffset,
+                         lengthDelimited: false, scratch: &scratch, body)
+                b.consume(b.count)
+                break
+            }
+            let (end, next, delimitedByLength) = try findMessageEnd(contentStart: contentStart, style: style ?? .dated,
+                                                                        firstLine: firstSeparator, messageOffset: messageOffset)
+            try emit(fromLine: fromLine, parsed: parsed, raw: b.slice(contentStart, end),
+                     offset: messageOffset + Int64(contentStart), lengthDelimited: delimitedByLength, scratch: &scratch, body)
+            b.consume(next)
+            b.trim()
+            if b.count < 5 { try b.ensure(5) }
+        }
+    }
+
+    /// The offset of the first dated From_ line after an empty line, within the first MiB.
+    private func firstDatedSeparator() throws -> Int? {
+        let b = buffer
+        try b.ensure(1 << 20)
+        var from = 0
+        while let q = b.index(of: "\nFrom ", from: from) {
+            let p = q + 1
+            if q >= 1, b[q - 1] == 0x0A || (q >= 2 && b[q - 1] == 0x0D && b[q - 2] == 0x0A),
+               let lineEnd = b.index(of: 0x0A, from: p), FromLine.parse(b.slice(p + 5, lineEnd)).kind == .dated {
+                return p
+            }
+            from = p
+        }
+        return nil
+    }
+
+    /// Where the message whose content starts at `contentStart` ends, where the next one
+    /// starts (the window's count at the end of the stream), and whether Content-Length said so.
+    private func findMessageEnd(contentStart: Int, style: FromLine.Kind, firstLine: [UInt8], messageOffset: Int64) throws -> (Int, Int, Bool) {
+        let b = buffer
+        if let counted = try contentLengthEnd(contentStart: contentStart, messageOffset: messageOffset) {
+            return (counted.end, counted.next, true)
+        }
+        var searchFrom = contentStart
+        while true {
+            guard let q = b.index(of: "\nFrom ", from: max(searchFrom, contentStart > 0 ? contentStart - 1 : 0)) else {
+                searchFrom = max(contentStart, b.count - 5)
+                if try b.readMore() { continue }
+                return (messageEndAtStreamEnd(contentStart: contentStart, messageOffset: messageOffset), b.count, false)
+            }
+            let p = q + 1
+            // Only after an empty line.
+            let blankLF = q >= 1 && b[q - 1] == 0x0A
+            let blankCRLF = q >= 2 && b[q - 1] == 0x0D && b[q - 2] == 0x0A
+            let afterEmptyLine = (blankLF || blankCRLF) && q - 1 >= contentStart - 1
+            var lineEnd = b.index(of: 0x0A, from: p)
+            while lineEnd == nil, try b.readMore() { lineEnd = b.index(of: 0x0A, from: p) }
+            var textEnd = lineEnd ?? b.count
+            if textEnd > p, b[textEnd - 1] == 0x0D { textEnd -= 1 }
+            let candidate = FromLine.parse(b.slice(p + 5, textEnd))
+            let likeSeparator = style == .other ? b.slice(p, textEnd).elementsEqual(firstLine) : candidate.kind == style
+            if afterEmptyLine && (likeSeparator || style == .other) {
+                let end = blankCRLF ? q - 1 : q
+                return (max(end, contentStart), p, false)
+            }
+            if afterEmptyLine || likeSeparator {
+                let text = String(decoding: b.slice(p, min(textEnd, p + 60)), as: UTF8.self)
+                log.add(file: name, offset: b.offset + Int64(p), afterEmptyLine
+                    ? "ambiguous: \"\(text)\" follows an empty line but is unlike this file's separators; kept inside the message"
+                    : "ambiguous: \"\(text)\" looks like a separator but no empty line comes before it; kept inside the message")
+            }
+            searchFrom = p
+        }
+    }
+
+    private func messageEndAtStreamEnd(contentStart: Int, messageOffset: Int64) -> Int {
+        let b = buffer
+        let n = b.count
+        if n - contentStart >= 4, b[n - 1] == 0x0A, b[n - 2] == 0x0D, b[n - 3] == 0x0A, b[n - 4] == 0x0D { return n - 2 }
+        if n - contentStart >= 2, b[n - 1] == 0x0A, b[n - 2] == 0x0A { return n - 1 }
+        if n > contentStart, b[n - 1] != 0x0A {
+            log.add(file: name, offset: b.offset + Int64(n), "the last message does not end with a newline (truncated?); kept as it is")
+        }
+        return n
+    }
+
+    /// Trusts a Content-Length header when the body it counts ends at a separator or the end of
+    /// the stream.
+    private func contentLengthEnd(contentStart: Int, messageOffset: Int64) throws -> (end: Int, next: Int)? {
+        let b = buffer
+        // The header block must be in the window to read it.
+        var headerEnd: Int?
+        var from = contentStart
+        while headerEnd == nil {
+            if b.count > contentStart, b[contentStart] == 0x0A || (b[contentStart] == 0x0D && b.count > contentStart + 1 && b[contentStart + 1] == 0x0A) {
+                headerEnd = contentStart
+                break
+            }
+            if let q = b.index(of: "\n\n", from: from) { headerEnd = q + 1; break }
+            if let q = b.index(of: "\n\r\n", from: from) { headerEnd = q + 1; break }
+            from = max(contentStart, b.count - 3)
+            if !(try b.readMore()) { return nil }
+        }
+        guard let headerEnd else { return nil }
+        let extracted = MboxMetadataHeaders.extract(b.slice(contentStart, headerEnd + 2 <= b.count ? headerEnd + 2 : b.count))
+        guard let length = extracted.contentLength else { return nil }
+        let bodyStart = contentStart + extracted.bodyStart
+        let limit = 1 << 31
+        if length > limit {
+            log.add(file: name, offset: messageOffset, "Content-Length \(length) is implausible; splitting by From_ lines instead")
+            return nil
+        }
+        let end = bodyStart + length
+        try b.ensure(end + 8)
+        let n = b.count
+        if end == n { return (end, end) }
+        if end < n, b[end] == 0x0A {
+            if end + 1 == n { return (end, n) }
+            if b.hasPrefix("From ", at: end + 1) { return (end, end + 1) }
+        }
+        if end + 1 < n, b[end] == 0x0D, b[end + 1] == 0x0A {
+            if end + 2 == n { return (end, n) }
+            if b.hasPrefix("From ", at: end + 2) { return (end, end + 2) }
+        }
+        log.add(file: name, offset: messageOffset,
+                "Content-Length \(length) does not end at a message boundary; splitting by From_ lines instead")
+        return nil
+    }
+
+    /// Turns the raw bytes between two separators into a message: metadata headers out,
+    /// quoting undone, copying only when one of those changes something.
+    private func emit(fromLine: [UInt8], parsed: FromLine, raw: UnsafeRawBufferPointer, offset: Int64, lengthDelimited: Bool,
+                      scratch: inout [UInt8], _ body: (MessageMetadata, UnsafeRawBufferPointer) throws -> Void) throws {
+        let extracted = MboxMetadataHeaders.extract(raw)
+        let (flags, isNew) = MboxMetadataHeaders.flags(extracted)
+        var meta = MessageMetadata(folder: folder, flags: flags, isNew: isNew, received: parsed.time,
+                                   fromLine: fromLine, source: name, sourceOffset: offset)
+        var cuts: [Range<Int>] = []
+        let headerCuts = extracted.ranges
+        if let first = headerCuts.first {
+            var kept: [UInt8] = []
+            for r in headerCuts { kept.append(contentsOf: raw[r]) }
+            meta.mboxHeaders = kept
+            meta.mboxHeadersOffset = first.lowerBound
+            cuts = headerCuts
+        }
+        if !lengthDelimited {
+            FromLineScan.forEach(in: raw) { start, depth in
+                if depth > 0 { cuts.append(start..<(start + 1)) }
+            }
+        }
+        if cuts.isEmpty {
+            try body(meta, raw)
+            return
+        }
+        cuts.sort { $0.lowerBound < $1.lowerBound }
+        scratch.removeAll(keepingCapacity: true)
+        var at = 0
+        for cut in cuts where cut.lowerBound >= at {
+            scratch.append(contentsOf: raw[at..<cut.lowerBound])
+            at = cut.upperBound
+        }
+        scratch.append(contentsOf: raw[at...])
+        try scratch.withUnsafeBytes { try body(meta, $0) }
+        if scratch.capacity > 64 << 20 { scratch = [] }
+    }
+}

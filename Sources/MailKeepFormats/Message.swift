@@ -1,0 +1,68 @@
+import MailKeepIO
+/// What mailkeep knows about a message besides its content bytes.
+///
+/// The content is the RFC 5322 message as its author's client would see it: for a message read
+/// from an mbox that is the bytes after the From_ line, with mboxrd `>From ` quoting removed and
+/// the mbox metadata headers (`Status`, `X-Status`, `Content-Length`) taken out into
+/// `mboxHeaders`. So the same message has the same content (and the same SHA-256) in an mbox,
+/// a Maildir or an `.eml` file.
+public struct MessageMetadata: Sendable, Equatable {
+    /// Folder path below the root of the tree, in UTF-8; empty for the root (INBOX) folder.
+    public var folder: [String]
+    /// Maildir flags: the sorted, distinct ASCII letters of the `:2,` info part.
+    public var flags: String
+    /// True for a message nobody has looked at yet (Maildir `new/`, mbox without `Status: O`).
+    public var isNew: Bool
+    /// Received time, Unix seconds (Maildir file mtime, the mbox From_ line's date).
+    public var received: Int64?
+    /// The From_ line as it stood in the source mbox, without its line ending.
+    public var fromLine: [UInt8]?
+    /// mbox metadata header lines, verbatim with their line endings, taken out of the content.
+    public var mboxHeaders: [UInt8]?
+    /// Where `mboxHeaders` stood: a byte offset into the content's header block.
+    public var mboxHeadersOffset: Int
+    /// The Maildir unique name (the part before the info separator), when the source had one.
+    public var uniqueName: String?
+    /// The file this message came from and its byte offset there, for error messages.
+    public var source: String
+    public var sourceOffset: Int64
+    /// SHA-256 of the content when it is already known (a bundle reader checks every message
+    /// against its manifest; restore hashes once), so writers do not hash the same bytes again.
+    public var contentSHA256: String?
+
+    public init(
+        folder: [String] = [], flags: String = "", isNew: Bool = false, received: Int64? = nil,
+        fromLine: [UInt8]? = nil, mboxHeaders: [UInt8]? = nil, mboxHeadersOffset: Int = 0,
+        uniqueName: String? = nil, source: String = "", sourceOffset: Int64 = 0, contentSHA256: String? = nil
+    ) {
+        self.folder = folder
+        self.flags = flags
+        self.isNew = isNew
+        self.received = received
+        self.fromLine = fromLine
+        self.mboxHeaders = mboxHeaders
+        self.mboxHeadersOffset = mboxHeadersOffset
+        self.uniqueName = uniqueName
+        self.source = source
+        self.sourceOffset = sourceOffset
+        self.contentSHA256 = contentSHA256
+    }
+
+    /// The folder as one slash-separated path, `""` for the root.
+    public var folderPath: String { folder.joined(separator: "/") }
+}
+
+/// Something that hands out messages one at a time.
+///
+/// The content buffer is only valid during the call: sources reuse one buffer so that memory stays
+/// flat however large the input.
+public protocol MessageSource {
+    func forEachMessage(_ body: (MessageMetadata, UnsafeRawBufferPointer) throws -> Void) throws
+}
+
+/// Something that stores messages.
+public protocol MessageSink: AnyObject {
+    func write(_ metadata: MessageMetadata, content: UnsafeRawBufferPointer) throws
+    /// Makes everything written durable; only after it returns may the caller report success.
+    func finish() throws
+}

@@ -1,0 +1,174 @@
+import MailKeepIO
+/// Reads a directory of mail, whatever layout it has, as one tree of folders.
+///
+/// A directory is taken apart like this (folder names decoded from modified UTF-7 where valid):
+/// - `cur/` and `new/` make it a Maildir folder; `tmp/` holds unfinished deliveries and is
+///   skipped (counted in a notice); dot-files there (`.keep`) are ignored.
+/// - `.A.B` directories directly under the root are Maildir++ folders `A/B`.
+/// - `Name.sbd/` directories hold the subfolders of `Name` (Thunderbird's mbox layout); at the
+///   top, an mbox file named `INBOX` is the root folder.
+/// - Any other directory is a nested subfolder; any other dot-directory (`.notmuch`, `.git`) is
+///   not mail and is skipped with a notice.
+/// - A regular file that starts with `From ` (after decompression) is an mbox folder named after
+///   the file; a file that starts like a header block is a single message (`.eml`) of the
+///   folder; other files are skipped with a notice naming them.
+/// - Symlinks and special files are never followed or opened: each is reported as a problem.
+public struct MailTree {
+    public enum Unit: Sendable {
+        case maildir(path: String, folder: [String])
+        case mbox(path: String, folder: [String])
+        case message(path: String, folder: [String])
+    }
+
+    public let root: String
+    public private(set) var units: [Unit] = []
+
+    /// Every folder the tree holds, root first.
+    public var folders: [[String]] {
+        var seen = Set<[String]>()
+        var out: [[String]] = []
+        for unit in units {
+            let f: [String]
+            switch unit {
+            case let .maildir(_, folder), let .mbox(_, folder), let .message(_, folder): f = folder
+            }
+            if seen.insert(f).inserted { out.append(f) }
+        }
+        return out
+    }
+
+    public init(root: String, log: WarningLog) throws {
+        self.root = root
+        try walk(root, folder: [], top: true, log: log)
+    }
+
+    private mutating func walk(_ dir: String, folder: [String], top: Bool, log: WarningLog) throws {
+        let names = try FileSystem.list(dir)
+        let isMaildir = try names.contains { try ($0 == "cur" || $0 == "new") && FileSystem.kind(FileSystem.join(dir, $0)) == .directory }
+        if isMaildir {
+            units.append(.maildir(path: dir, folder: folder))
+            let tmp = FileSystem.join(dir, "tmp")
+            if try FileSystem.kind(tmp) == .directory {
+                let pending = try FileSystem.list(tmp).filter { !$0.hasPrefix(".") }
+                if !pending.isEmpty {
+                    log.notice(file: tmp, "\(pending.count) unfinished deliveries in tmp/ skipped")
+                }
+            }
+        }
+        var subdirectories: [(String, [String])] = []
+        for name in names {
+            let path = FileSystem.join(dir, name)
+            if isMaildir && (name == "cur" || name == "new" || name == "tmp") { continue }
+            switch try FileSystem.kind(path) {
+            case .directory:
+                if top && name.hasPrefix(".") && name.count > 1 && !name.hasPrefix("..") {
+                    let parts = name.dropFirst().split(separator: ".", omittingEmptySubsequences: false)
+                    if parts.contains(where: \.isEmpty) {
+                        log.notice(file: path, "not a mail folder, skipped")
+                        continue
+                    }
+                    subdirectories.append((path, folder + parts.map { FolderNaming.decodedName(String($0)) }))
+                } else if name.hasPrefix(".") {
+                    log.notice(file: path, "not a mail folder, skipped")
+                } else if name.hasSuffix(".sbd") && name.count > 4 {
+                    subdirectories.append((path, folder + [FolderNaming.decodedName(String(name.dropLast(4)))]))
+                } else {
+                    subdirectories.append((path, folder + [FolderNaming.decodedName(name)]))
+                }
+            case .regular:
+                if name.hasPrefix(".") || Self.knownMetadataFile(name) { continue }
+                let kind: MessageFileKind
+                do {
+                    kind = try MessageFileKind.sniff(path)
+                } catch let error as MailKeepError {
+                    // One unreadable file (a bzip2 archive, no permission) does not stop the tree.
+                    log.add(file: path, offset: nil, "skipped: \(error)")
+                    continue
+                }
+                switch kind {
+                case .mbox:
+                    let mboxFolder = top && name == "INBOX" ? folder : folder + [FolderNaming.decodedName(Self.stripMboxExtension(name))]
+                    units.append(.mbox(path: path, folder: mboxFolder))
+                case .message:
+                    units.append(.message(path: path, folder: folder))
+                case .bundle:
+                    log.notice(file: path, "a bundle inside the tree, skipped (name it as a source of its own to read it)")
+                case .other:
+                    log.notice(file: path, "not mail, skipped")
+                }
+            case .symlink:
+                log.add(file: path, offset: nil, "symlink not followed")
+            case .other:
+                log.add(file: path, offset: nil, "special file (FIFO, device or socket) skipped")
+            case .missing:
+                log.add(file: path, offset: nil, "vanished while the tree was read")
+            }
+        }
+        for (path, sub) in subdirectories {
+            try walk(path, folder: sub, top: false, log: log)
+        }
+    }
+
+    /// Index and state files that mail clients and servers keep beside the mail.
+    package static func knownMetadataFile(_ name: String) -> Bool {
+        let exact: Set<String> = ["maildirfolder", "subscriptions", "courierimapsubscribed", "courierimapuiddb",
+                                  "courierimapkeywords", "msgFilterRules.dat", "popstate.dat", "Thumbs.db"]
+        if exact.contains(name) { return true }
+        return name.hasPrefix("dovecot") || name.hasSuffix(".msf") || name.hasPrefix("courierimap")
+    }
+
+    package static func stripMboxExtension(_ name: String) -> String {
+        for ext in [".mbox.gz", ".mbox.xz", ".mbox", ".mbx", ".gz", ".xz"] where name.count > ext.count && name.hasSuffix(ext) {
+            return String(name.dropLast(ext.count))
+        }
+        return name
+    }
+}
+
+/// What a single file holds, judged by its first bytes (after decompression).
+public enum MessageFileKind: Sendable {
+    case mbox, message, bundle, other
+
+    public static func sniff(_ path: String) throws -> MessageFileKind {
+        let source = try openSource(path)
+        var prefix = [UInt8](repeating: 0, count: 65536)
+        let n = try prefix.withUnsafeMutableBytes { buffer in
+            var total = 0
+            while total < buffer.count {
+                let got = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[total...]))
+                if got == 0 { break }
+                total += got
+            }
+            return total
+        }
+        return prefix.withUnsafeBytes { classify(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+    }
+
+    public static func classify(_ prefix: UnsafeRawBufferPointer) -> MessageFileKind {
+        // An empty file is an empty mbox (what mutt and Dovecot create for a new folder).
+        if prefix.isEmpty { return .mbox }
+        if MboxReader.looksLikeMbox(prefix) { return .mbox }
+        if TarReader.looksLikeTar(prefix) { return .bundle }
+        if looksLikeHeader(prefix) { return .message }
+        // Text that is not a header, then mbox messages: an mbox damaged at its start.
+        return MboxReader.hasDatedSeparator(prefix) ? .mbox : .other
+    }
+
+    /// A first line of the form `Name: value`, where the name is printable ASCII without spaces.
+    package static func looksLikeHeader(_ prefix: UnsafeRawBufferPointer) -> Bool {
+        var i = 0
+        while i < prefix.count {
+            let b = prefix[i]
+            if b == UInt8(ascii: ":") { return i > 0 }
+            if b <= 0x20 || b >= 0x7F { return false }
+            i += 1
+        }
+        return false
+    }
+}
+
+/// Opens a file for reading, decompressing it if its magic bytes say so.
+public func openSource(_ path: String) throws -> ByteSource {
+    let file = path == "-" ? FileHandleFD.standardInput() : try FileHandleFD.open(reading: path)
+    return try openDecompressed(file, threads: 0)
+}

@@ -1,0 +1,107 @@
+import MailKeepIO
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reads the messages of a `MailTree` in order: folder by folder, `cur/` then `new/`, names
+/// sorted, so two runs over the same tree see the same sequence.
+public final class MailTreeReader: MessageSource {
+    public let tree: MailTree
+    private let log: WarningLog
+    private let extraSeparator: Character?
+    private let files = WholeFileReader()
+
+    public init(_ tree: MailTree, extraSeparator: Character? = nil, log: WarningLog) {
+        self.tree = tree
+        self.extraSeparator = extraSeparator
+        self.log = log
+    }
+
+    public func forEachMessage(_ body: (MessageMetadata, UnsafeRawBufferPointer) throws -> Void) throws {
+        for unit in tree.units {
+            switch unit {
+            case let .maildir(path, folder):
+                for sub in ["cur", "new"] {
+                    let dir = FileSystem.join(path, sub)
+                    guard try FileSystem.kind(dir) == .directory else { continue }
+                    for name in try FileSystem.list(dir) where !name.hasPrefix(".") {
+                        let file = FileSystem.join(dir, name)
+                        let bytes: UnsafeRawBufferPointer
+                        let mtime: Int64
+                        do {
+                            (bytes, mtime) = try files.load(file)
+                        } catch MailKeepError.io(_, _, ELOOP) {
+                            log.add(file: file, offset: nil, "symlink not followed")
+                            continue
+                        } catch MailKeepError.io(_, _, ENOENT) {
+                            // Another program moved it (new/ to cur/, or a flag change) while we read.
+                            log.add(file: file, offset: nil, "vanished while the folder was read")
+                            continue
+                        } catch MailKeepError.refused(_, let reason) {
+                            log.add(file: file, offset: nil, reason)
+                            continue
+                        }
+                        let parsed = MaildirName.parse(name, extraSeparator: extraSeparator)
+                        let meta = MessageMetadata(folder: folder, flags: parsed.flags, isNew: sub == "new",
+                                                   received: Self.receivedTime(mtime: mtime, unique: parsed.unique),
+                                                   uniqueName: parsed.unique, source: file)
+                        try body(meta, bytes)
+                    }
+                }
+            case let .mbox(path, folder):
+                try readingOneFile(path, body) { try MboxReader(openSource(path), folder: folder, log: log).forEachMessage($0) }
+            case let .message(path, folder):
+                try readingOneFile(path, body) { try SingleMessageReader(path: path, folder: folder, files: files).forEachMessage($0) }
+            }
+        }
+    }
+
+    /// Reads one file of the tree. A problem with that file (damaged, unreadable) is reported and
+    /// the tree goes on, so one bad mbox does not stop a backup of the rest; a failure to write
+    /// what was read (disk full) still stops the run.
+    private func readingOneFile(_ path: String, _ body: (MessageMetadata, UnsafeRawBufferPointer) throws -> Void,
+                                _ read: ((MessageMetadata, UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
+        try withoutActuallyEscaping(body) { body in
+            do {
+                try read { meta, content in
+                    do { try body(meta, content) } catch { throw WritingFailed(underlying: error) }
+                }
+            } catch let failure as WritingFailed {
+                throw failure.underlying
+            } catch let error as MailKeepError {
+                log.add(file: path, offset: nil, "not read to its end: \(error)")
+            }
+        }
+    }
+
+    /// The file's mtime is the received time; where it is unset (0), the unique name's leading
+    /// timestamp stands in.
+    package static func receivedTime(mtime: Int64, unique: String) -> Int64 {
+        if mtime > 0 { return mtime }
+        let digits = unique.prefix { $0.isASCII && $0.isNumber }
+        return Int64(digits) ?? mtime
+    }
+}
+
+/// One message in a file of its own (`.eml`).
+public struct SingleMessageReader: MessageSource {
+    package let path: String
+    package let folder: [String]
+    package let files: WholeFileReader
+
+    public init(path: String, folder: [String], files: WholeFileReader = WholeFileReader()) {
+        self.path = path
+        self.folder = folder
+        self.files = files
+    }
+
+    public func forEachMessage(_ body: (MessageMetadata, UnsafeRawBufferPointer) throws -> Void) throws {
+        let (bytes, mtime) = try files.load(path)
+        try body(MessageMetadata(folder: folder, received: mtime, source: path), bytes)
+    }
+}
+
+/// Marks an error that came from the consumer of messages, not from the file being read.
+private struct WritingFailed: Error {
+    let underlying: Error
+}

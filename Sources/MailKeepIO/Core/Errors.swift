@@ -1,0 +1,51 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Errors that stop a tool, typed by what went wrong. Each names the file and, where it makes
+/// sense, the byte offset; `description` is the `FILE: offset N: what` part of the one
+/// diagnostic format (see `DiagnosticFormat`), and `exitStatus` is the one mapping to exit codes.
+public enum MailKeepError: Error, CustomStringConvertible, Equatable {
+    /// A system call failed: the path, what was being done, and errno.
+    case io(path: String, operation: String, errno: Int32)
+    /// The input is not what it claims to be, at this offset.
+    case malformed(path: String, offset: Int64?, reason: String)
+    /// The input's format is not one mailkeep reads (or not one it can recognise).
+    case unrecognized(path: String, reason: String)
+    /// An archive entry that must not be extracted: `..`, an absolute path, a link, a device,
+    /// a size out of range.
+    case unsafeEntry(path: String, offset: Int64?, reason: String)
+    /// Writing would overwrite or escape something it must not.
+    case refused(path: String, reason: String)
+    /// A value given on the command line cannot be used (found only once the work began, such
+    /// as a regular expression the C library rejects).
+    case invalidArgument(reason: String)
+
+    public var description: String {
+        switch self {
+        case let .io(path, operation, code):
+            return "\(DiagnosticFormat.quoted(path)): \(operation): \(String(cString: strerror(code)))"
+        case let .malformed(path, offset, reason), let .unsafeEntry(path, offset, reason):
+            return "\(DiagnosticFormat.location(path, offset: offset)): \(reason)"
+        case let .unrecognized(path, reason), let .refused(path, reason):
+            return "\(DiagnosticFormat.quoted(path)): \(reason)"
+        case let .invalidArgument(reason):
+            return reason
+        }
+    }
+
+    /// 64 for a bad command line, 2 for everything else that stops a run (I/O errors and
+    /// input that cannot be read on).
+    public var exitStatus: Int32 {
+        if case .invalidArgument = self { return ExitStatus.usage }
+        return ExitStatus.failure
+    }
+}
+
+/// The current errno as a typed error for `path`.
+@inline(__always)
+package func ioError(_ path: String, _ operation: String) -> MailKeepError {
+    .io(path: path, operation: operation, errno: errno)
+}

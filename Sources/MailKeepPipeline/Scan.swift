@@ -1,0 +1,53 @@
+import MailKeepIO
+import MailKeepFormats
+import MailKeepArchive
+/// One line of `mailscan` output for a message.
+public struct ScanRecord {
+    public var meta: MessageMetadata
+    public var facts: MessageFacts
+    public var size: Int64
+    public var sha256: String?
+
+    public init(meta: MessageMetadata, facts: MessageFacts, size: Int64, sha256: String?) {
+        self.meta = meta
+        self.facts = facts
+        self.size = size
+        self.sha256 = sha256
+    }
+
+    /// `date  from  subject  folder  size`, tab-free and one line, for people.
+    public var humanLine: String {
+        let date = (facts.date ?? meta.received).map { String(iso8601UTC($0).prefix(16)).replacingAll("T", with: " ") } ?? "????-??-?? ??:??"
+        let from = oneLine(facts.from.first ?? "")
+        let folder = meta.folderPath.isEmpty ? "INBOX" : oneLine(meta.folderPath)
+        return "\(date)  \(pad(from, 28))  \(pad(oneLine(facts.subject), 50))  \(folder)  \(formatBytes(size))"
+    }
+
+    /// The `--json` object: the keys of the bundle manifest that describe a message.
+    public var jsonLine: String {
+        var j = JSONLine()
+        j.add("folder", meta.folderPath)
+        j.add("flags", meta.flags)
+        j.add("date", facts.date.map(iso8601UTC))
+        j.add("received", meta.received.map(iso8601UTC))
+        j.add("from", facts.from.joined(separator: ", "))
+        j.add("to", facts.to.joined(separator: ", "))
+        j.add("subject", facts.subject)
+        j.add("message_id", facts.messageID)
+        j.add("size", size)
+        j.add("sha256", sha256)
+        j.add("source", meta.source)
+        return j.text
+    }
+
+    /// Line breaks and tabs become spaces; other control characters are escaped, so no text
+    /// from a message can move the cursor or forge a line.
+    private func oneLine(_ s: String) -> String {
+        DiagnosticFormat.terminalSafe(String(s.map { $0.isNewline || $0 == "\t" ? " " : $0 }))
+    }
+
+    private func pad(_ s: String, _ width: Int) -> String {
+        if s.count > width { return String(s.prefix(width - 1)) + "…" }
+        return s + String(repeating: " ", count: width - s.count)
+    }
+}

@@ -1,0 +1,126 @@
+import MailKeepIO
+import MailKeepFormats
+import MailKeepArchive
+/// The sources named on a command line, read one after the other.
+///
+/// With one source its folders are kept as they are; with several, each source's folders go
+/// under a folder named after it (`a.mbox` -> `a/...`), so two inboxes do not merge.
+public final class SourceList: SelectiveSource {
+    public enum Kind { case tree(MailTree), mbox(String), message(String), bundle(BundleReader), mboxStream(ByteSource) }
+    public let sources: [(path: String, kind: Kind)]
+    private let log: WarningLog
+    private let nameMboxFolders: Bool
+    private let extraSeparator: Character?
+
+    /// With `nameMboxFolders` an mbox always becomes a folder named after its file, even as
+    /// the only source (how bundles store mbox files).
+    public init(_ paths: [String], extraSeparator: Character? = nil, nameMboxFolders: Bool = false, log: WarningLog) throws {
+        self.log = log
+        self.extraSeparator = extraSeparator
+        self.nameMboxFolders = nameMboxFolders
+        var sources: [(String, Kind)] = []
+        for path in paths {
+            if path == "-" {
+                // stdin holds an mbox stream or a bundle; its first bytes say which.
+                let stream = try openDecompressed(FileHandleFD.standardInput(), threads: 0)
+                let peekable = PeekableSource(stream)
+                let prefix = try peekable.peek(512)
+                if prefix.withUnsafeBytes(TarReader.looksLikeTar) {
+                    sources.append((path, .bundle(try BundleReader(stream: peekable, log: log))))
+                } else {
+                    sources.append((path, .mboxStream(peekable)))
+                }
+                continue
+            }
+            switch try FileSystem.kind(path, followLinks: true) {
+            case .directory:
+                sources.append((path, .tree(try MailTree(root: path, log: log))))
+            case .regular:
+                switch try MessageFileKind.sniff(path) {
+                case .mbox: sources.append((path, .mbox(path)))
+                case .message: sources.append((path, .message(path)))
+                case .bundle: sources.append((path, .bundle(try BundleReader(path: path, log: log))))
+                case .other:
+                    throw MailKeepError.unrecognized(path: path, reason: "not an mbox, a Maildir, an .eml file or a bundle")
+                }
+            case .missing:
+                throw MailKeepError.io(path: path, operation: "open", errno: 2)
+            default:
+                throw MailKeepError.unrecognized(path: path, reason: "not a file or directory")
+            }
+        }
+        self.sources = sources
+    }
+
+    /// The folder prefix for a source: none when it is the only one.
+    private func prefix(_ path: String, isMbox: Bool = false) -> [String] {
+        guard sources.count > 1 || (isMbox && nameMboxFolders) else { return [] }
+        return [MailTree.stripMboxExtension(FileSystem.baseName(path == "-" ? "stdin" : path))]
+    }
+
+    private func isMbox(_ kind: Kind) -> Bool {
+        switch kind {
+        case .mbox, .mboxStream: return true
+        default: return false
+        }
+    }
+
+    /// Every folder the sources hold (for an mbox: its one folder).
+    public var folders: [[String]] {
+        sources.flatMap { source -> [[String]] in
+            switch source.kind {
+            case .tree(let tree): return tree.folders.map { prefix(source.path) + $0 }
+            case .bundle(let bundle):
+                let folders = Set(bundle.entries.values.map(\.folder)).sorted()
+                return folders.map { prefix(source.path) + ($0.isEmpty ? [] : $0.split(separator: "/").map(String.init)) }
+            default: return [prefix(source.path, isMbox: isMbox(source.kind))]
+            }
+        }
+    }
+
+    public func forEachMessage(_ body: (MessageMetadata, UnsafeRawBufferPointer) throws -> Void) throws {
+        try forEachSource { source, pre in
+            try source.forEachMessage { meta, content in
+                if pre.isEmpty { return try body(meta, content) }
+                var m = meta
+                m.folder = pre + meta.folder
+                try body(m, content)
+            }
+        }
+    }
+
+    private func forEachSource(_ body: (MessageSource, [String]) throws -> Void) throws {
+        for source in sources {
+            let pre = prefix(source.path, isMbox: isMbox(source.kind))
+            let reader: MessageSource
+            switch source.kind {
+            case .tree(let tree): reader = MailTreeReader(tree, extraSeparator: extraSeparator, log: log)
+            case .mbox(let path): reader = MboxReader(try openSource(path), folder: [], log: log)
+            case .mboxStream(let stream): reader = MboxReader(stream, folder: [], log: log)
+            case .message(let path): reader = SingleMessageReader(path: path, folder: [])
+            case .bundle(let bundle): reader = bundle
+            }
+            try body(reader, pre)
+        }
+    }
+}
+
+extension SourceList {
+    /// Each source selects in its own best way; folder prefixes (several sources) apply before
+    /// selection, so `--folder` sees the folder as it will be written.
+    public func forEachSelectedDirectly(_ selection: Selection,
+                                        _ body: (MessageMetadata, UnsafeRawBufferPointer, LazyFacts) throws -> Void) throws {
+        try forEachSource { source, pre in
+            if pre.isEmpty {
+                try source.forEachSelected(selection, body)
+                return
+            }
+            try source.forEachMessage { meta, content in
+                var m = meta
+                m.folder = pre + meta.folder
+                let facts = LazyFacts(content)
+                if selection.matches(m, size: Int64(content.count), facts: { facts.value }) { try body(m, content, facts) }
+            }
+        }
+    }
+}

@@ -1,0 +1,256 @@
+import MailKeepIO
+import MailKeepFormats
+import MailKeepArchive
+import Foundation
+
+/// What `mailverify` found about one target.
+public struct VerifyReport {
+    public struct Problem: Sendable {
+        /// The file at fault, relative to the target (a bundle member, a file of a checksummed
+        /// tree), or a file of its own for mail read through; `(archive)`-style names stand
+        /// for the target as a whole.
+        public var path: String
+        public var offset: Int64?
+        public var messageID: String?
+        public var what: String
+        public init(path: String, offset: Int64? = nil, messageID: String?, what: String) {
+            self.path = path
+            self.offset = offset
+            self.messageID = messageID
+            self.what = what
+        }
+    }
+
+    public var target: String
+    public var kind: String
+    public var messagesChecked = 0
+    public var problems: [Problem] = []
+    /// Things worth saying that are not failures (messages only in the bundle, say).
+    public var notes: [String] = []
+
+    public init(target: String, kind: String) {
+        self.target = target
+        self.kind = kind
+    }
+
+    public var ok: Bool { problems.isEmpty }
+
+    package mutating func problem(_ path: String, _ what: String, messageID: String? = nil) {
+        problems.append(Problem(path: path, messageID: messageID, what: what))
+    }
+
+    /// The file a problem names, in the one diagnostic form: `BUNDLE[member]` inside a bundle,
+    /// the joined path inside a directory.
+    private func file(of problem: Problem) -> String {
+        if problem.path.hasPrefix("(") { return target }
+        switch kind {
+        case "bundle": return DiagnosticFormat.member(problem.path, of: target)
+        case "checksummed tree": return FileSystem.join(target, problem.path)
+        default: return problem.path
+        }
+    }
+
+    /// `FILE: offset N: what <message-id>` per problem, then a summary line for the target.
+    public var humanLines: [String] {
+        var lines = problems.map { p in
+            DiagnosticFormat.terminalSafe("\(DiagnosticFormat.location(file(of: p), offset: p.offset)): \(p.what)"
+                + (p.messageID.map { " <\($0)>" } ?? ""))
+        }
+        lines += notes.map { DiagnosticFormat.terminalSafe("\(DiagnosticFormat.quoted(target)): note: \($0)") }
+        lines.append("\(DiagnosticFormat.quoted(target)): \(kind), \(messagesChecked) messages checked, "
+            + (ok ? "all good" : "\(problems.count) problem\(problems.count == 1 ? "" : "s")"))
+        return lines
+    }
+
+    public var jsonLine: String {
+        var j = JSONLine()
+        j.add("target", target)
+        j.add("kind", kind)
+        j.add("ok", ok)
+        j.add("messages", Int64(messagesChecked))
+        let items = problems.map { p -> String in
+            var o = JSONLine()
+            o.add("path", p.path)
+            o.add("offset", p.offset)
+            o.add("message_id", p.messageID)
+            o.add("problem", p.what)
+            return o.text
+        }
+        j.addRaw("problems", "[" + items.joined(separator: ",") + "]")
+        j.add("notes", notes)
+        return j.text
+    }
+}
+
+/// Parses coreutils checksum lines (`HASH  PATH`, and the `\`-escaped form).
+package func parseChecksumLines(_ bytes: [UInt8]) -> [(path: String, hash: String)] {
+    var out: [(String, String)] = []
+    for raw in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
+        var line = Substring(raw)
+        let escaped = line.hasPrefix("\\")
+        if escaped { line = line.dropFirst() }
+        guard line.count > 66 else { continue }
+        let hash = String(line.prefix(64))
+        var path = String(line.dropFirst(66))
+        if escaped { path = path.replacingAll("\\n", with: "\n").replacingAll("\\\\", with: "\\") }
+        out.append((path, hash))
+    }
+    return out
+}
+
+/// Checks a bundle end to end: decompression, tar structure, every file against SHA256SUMS,
+/// every message against the manifest, and the three lists (manifest, SHA256SUMS, entries)
+/// against each other.
+public func verifyBundle(_ path: String, threads: Int = 0, log: WarningLog) -> VerifyReport {
+    var report = VerifyReport(target: path, kind: "bundle")
+    var actual: [String: (hash: String, size: Int64)] = [:]
+    var manifestBytes: [UInt8]?
+    var sumsBytes: [UInt8]?
+    var headerBytes: [UInt8]?
+    var top: String?
+    var streamComplete = false
+    do {
+        let reader = try BundleReader(unverifiedPath: path, threads: threads, log: log)
+        try reader.forEachEntry(wantContent: { _ in true }) { entry, content in
+            if top == nil { top = String(entry.path.split(separator: "/").first ?? "") }
+            guard let t = top, entry.path.hasPrefix(t + "/") else {
+                report.problem(entry.path, "outside the bundle's top directory \(top ?? "")")
+                return
+            }
+            let relative = String(entry.path.dropFirst(t.count + 1))
+            if actual[relative] != nil { report.problem(relative, "appears twice in the tar") }
+            actual[relative] = (ContentHasher.sha256Hex(of: content), Int64(content.count))
+            switch relative {
+            case "MANIFEST.jsonl": manifestBytes = Array(content)
+            case "SHA256SUMS": sumsBytes = Array(content)
+            case "mailkeep-bundle.json": headerBytes = Array(content)
+            default: break
+            }
+        }
+        streamComplete = true
+    } catch {
+        report.problem("(archive)", "\(error)")
+    }
+    // An xz bundle damaged before its end can still hold its manifest in a block of its own,
+    // found through the xz index: then every message past the damage is named below.
+    if !streamComplete, manifestBytes == nil,
+       let reader = try? BundleReader(unverifiedPath: path, threads: threads, log: log) {
+        manifestBytes = try? reader.manifestFromXZIndex()
+    }
+
+    if let headerBytes {
+        let header = try? JSONSerialization.jsonObject(with: Data(headerBytes)) as? [String: Any]
+        if header?["format"] as? String != "mailkeep-bundle" { report.problem("mailkeep-bundle.json", "not a mailkeep bundle header") }
+        if let v = header?["version"] as? Int, v != 1 { report.problem("mailkeep-bundle.json", "unknown format version \(v)") }
+    } else if streamComplete {
+        report.problem("mailkeep-bundle.json", "missing")
+    }
+
+    var manifest: [String: ManifestEntry] = [:]
+    if let manifestBytes {
+        for (n, line) in String(decoding: manifestBytes, as: UTF8.self).split(separator: "\n").enumerated() {
+            guard let e = ManifestEntry(jsonLine: line) else {
+                report.problem("MANIFEST.jsonl", "line \(n + 1) is not a valid entry")
+                continue
+            }
+            if manifest[e.path] != nil { report.problem(e.path, "listed twice in MANIFEST.jsonl", messageID: e.messageID) }
+            manifest[e.path] = e
+        }
+    } else {
+        report.problem("MANIFEST.jsonl", "missing: the bundle is incomplete (cut short?), so which messages it should hold is unknown")
+    }
+
+    for path in manifest.keys.sorted() {
+        guard let e = manifest[path] else { continue }
+        report.messagesChecked += 1
+        guard let a = actual[path] else {
+            report.problem(path, streamComplete ? "in the manifest but not in the archive" : "not reached: the archive is damaged before it", messageID: e.messageID)
+            continue
+        }
+        if a.size != e.size { report.problem(path, "size \(a.size), manifest says \(e.size)", messageID: e.messageID) }
+        else if a.hash != e.sha256 { report.problem(path, "SHA-256 differs from the manifest (content damaged)", messageID: e.messageID) }
+    }
+    if manifestBytes != nil {
+        for path in actual.keys.sorted() where path.hasPrefix("mail/") && manifest[path] == nil {
+            report.problem(path, "in the archive but not in the manifest")
+        }
+    }
+
+    if let sumsBytes {
+        var listed = Set<String>()
+        for (path, hash) in parseChecksumLines(sumsBytes) {
+            if !listed.insert(path).inserted { report.problem(path, "listed twice in SHA256SUMS") }
+            guard let a = actual[path] else {
+                if streamComplete { report.problem(path, "in SHA256SUMS but not in the archive", messageID: manifest[path]?.messageID) }
+                continue
+            }
+            if a.hash != hash, manifest[path].map({ $0.sha256 == a.hash }) ?? true {
+                report.problem(path, "SHA-256 differs from SHA256SUMS", messageID: manifest[path]?.messageID)
+            }
+            if let m = manifest[path], m.sha256 != hash { report.problem(path, "SHA256SUMS and MANIFEST.jsonl disagree", messageID: m.messageID) }
+        }
+        for path in manifest.keys.sorted() where !listed.contains(path) {
+            report.problem(path, "in the manifest but not in SHA256SUMS", messageID: manifest[path]?.messageID)
+        }
+    } else if streamComplete {
+        report.problem("SHA256SUMS", "missing")
+    }
+    return report
+}
+
+/// Checks a directory against the `SHA256SUMS` in it (an extracted bundle, or any Maildir
+/// someone has summed): every listed file must match, and every message file must be listed.
+public func verifyChecksummedTree(_ root: String, log: WarningLog) -> VerifyReport {
+    var report = VerifyReport(target: root, kind: "checksummed tree")
+    let files = WholeFileReader()
+    do {
+        let (sumBytes, _) = try files.load(FileSystem.join(root, "SHA256SUMS"))
+        let lines = parseChecksumLines(Array(sumBytes))
+        var listed = Set<String>()
+        for (path, hash) in lines {
+            listed.insert(path)
+            if path.hasPrefix("mail/") || path.contains("/cur/") || path.contains("/new/") { report.messagesChecked += 1 }
+            do {
+                let (bytes, _) = try files.load(FileSystem.join(root, path))
+                if ContentHasher.sha256Hex(of: bytes) != hash { report.problem(path, "SHA-256 differs from SHA256SUMS") }
+            } catch {
+                report.problem(path, "listed in SHA256SUMS but unreadable: \(error)")
+            }
+        }
+        let tree = try MailTree(root: root, log: log)
+        try MailTreeReader(tree, log: log).forEachMessage { meta, _ in
+            let relative = meta.source.hasPrefix(root + "/") ? String(meta.source.dropFirst(root.count + 1)) : meta.source
+            if !listed.contains(relative) { report.problem(relative, "not covered by SHA256SUMS (added since?)") }
+        }
+    } catch {
+        report.problem("SHA256SUMS", "\(error)")
+    }
+    return report
+}
+
+/// `--against`: is every message of a live mailbox in the bundle? Compared by content hash,
+/// so renames and flag changes do not count as differences.
+public func compareBundle(_ bundlePath: String, against sources: SourceList, report: inout VerifyReport, log: WarningLog) {
+    do {
+        let bundle = try BundleReader(path: bundlePath, log: log)
+        var inBundle: [String: Int] = [:]
+        for e in bundle.entries.values { inBundle[e.sha256, default: 0] += 1 }
+        var missing = 0
+        try sources.forEachMessage { meta, content in
+            let hash = ContentHasher.sha256Hex(of: content)
+            if let n = inBundle[hash], n > 0 {
+                inBundle[hash] = n - 1
+            } else {
+                missing += 1
+                let id = MessageFacts(content: content).messageID
+                report.problem(meta.source, "in the source but not in the bundle", messageID: id)
+            }
+        }
+        let onlyInBundle = inBundle.values.reduce(0, +)
+        if onlyInBundle > 0 {
+            report.notes.append("\(onlyInBundle) messages are only in the bundle: deleted or changed in the source since it was packed")
+        }
+    } catch {
+        report.problem("(against)", "\(error)")
+    }
+}
