@@ -10,11 +10,14 @@ public struct VerifyReport {
         /// tree), or a file of its own for mail read through; `(archive)`-style names stand
         /// for the target as a whole.
         public var path: String
+        /// False for a file outside the target (`--against`'s source, mail read through).
+        public var isInTarget: Bool
         public var offset: Int64?
         public var messageID: String?
         public var what: String
-        public init(path: String, offset: Int64? = nil, messageID: String?, what: String) {
+        public init(path: String, isInTarget: Bool = true, offset: Int64? = nil, messageID: String?, what: String) {
             self.path = path
+            self.isInTarget = isInTarget
             self.offset = offset
             self.messageID = messageID
             self.what = what
@@ -35,14 +38,15 @@ public struct VerifyReport {
 
     public var ok: Bool { problems.isEmpty }
 
-    package mutating func problem(_ path: String, _ what: String, messageID: String? = nil) {
-        problems.append(Problem(path: path, messageID: messageID, what: what))
+    package mutating func problem(_ path: String, _ what: String, messageID: String? = nil, isInTarget: Bool = true) {
+        problems.append(Problem(path: path, isInTarget: isInTarget, messageID: messageID, what: what))
     }
 
     /// The file a problem names, in the one diagnostic form: `BUNDLE[member]` inside a bundle,
     /// the joined path inside a directory.
     private func file(of problem: Problem) -> String {
         if problem.path.hasPrefix("(") { return target }
+        guard problem.isInTarget else { return problem.path }
         switch kind {
         case "bundle": return DiagnosticFormat.member(problem.path, of: target)
         case "checksummed tree": return FileSystem.join(target, problem.path)
@@ -53,8 +57,10 @@ public struct VerifyReport {
     /// `FILE: offset N: what <message-id>` per problem, then a summary line for the target.
     public var humanLines: [String] {
         var lines = problems.map { p in
-            DiagnosticFormat.terminalSafe("\(DiagnosticFormat.location(file(of: p), offset: p.offset)): \(p.what)"
-                + (p.messageID.map { " <\($0)>" } ?? ""))
+            // An error about the target as a whole already names it.
+            let named = p.path.hasPrefix("(") && p.what.hasPrefix(DiagnosticFormat.quoted(target) + ": ")
+            return DiagnosticFormat.terminalSafe((named ? "" : "\(DiagnosticFormat.location(file(of: p), offset: p.offset)): ")
+                + p.what + (p.messageID.map { " <\($0)>" } ?? ""))
         }
         lines += notes.map { DiagnosticFormat.terminalSafe("\(DiagnosticFormat.quoted(target)): note: \($0)") }
         lines.append("\(DiagnosticFormat.quoted(target)): \(kind), \(messagesChecked) messages checked, "
@@ -243,7 +249,7 @@ public func compareBundle(_ bundlePath: String, against sources: SourceList, rep
             } else {
                 missing += 1
                 let id = MessageFacts(content: content).messageID
-                report.problem(meta.source, "in the source but not in the bundle", messageID: id)
+                report.problem(meta.source, "in the source but not in the bundle", messageID: id, isInTarget: false)
             }
         }
         let onlyInBundle = inBundle.values.reduce(0, +)

@@ -55,7 +55,7 @@ for ext in tar.xz tar.gz tar; do
     rc=0
     mailverify "flip-$name.$ext" >out 2>&1 || rc=$?
     [ "$rc" -eq 1 ] || { cat out >&2; fail "mailverify on a changed message in $ext exited $rc, expected 1"; }
-    grep -qF "$path <$id>: SHA-256 differs from the manifest" out || { cat out >&2; fail "mailverify does not name $path <$id> in $ext"; }
+    grep -qF "[$path]': SHA-256 differs from the manifest (content damaged) <$id>" out || { cat out >&2; fail "mailverify does not name $path <$id> in $ext"; }
 
     python3 damage.py truncate "$name.$ext" "cut-$name.$ext"
     rc=0
@@ -68,7 +68,7 @@ for ext in tar.xz tar.gz; do
     rc=0
     mailverify "bad-stream.$ext" >out 2>&1 || rc=$?
     [ "$rc" -eq 1 ] || { cat out >&2; fail "mailverify on a damaged $ext stream exited $rc, expected 1"; }
-    grep -q "(archive)" out || { cat out >&2; fail "mailverify does not report the damaged $ext stream"; }
+    grep -Eq "^bad-stream\.$ext: (offset [0-9]+: )?[a-z]" out || { cat out >&2; fail "mailverify does not report the damaged $ext stream"; }
 done
 # The xz bundle keeps its manifest in a block of its own: the messages past the damage are named.
 grep -q "not reached: the archive is damaged before it" <(mailverify bad-stream.tar.xz 2>&1) \
@@ -81,7 +81,7 @@ printf 'From: new@example.org\nSubject: arrived after the backup\nMessage-ID: <l
 rc=0
 mailverify mail-tar-xz.tar.xz --against Mail >out 2>&1 || rc=$?
 [ "$rc" -eq 1 ] || { cat out >&2; fail "mailverify --against exited $rc with a message missing from the bundle"; }
-grep -q "1999999999.M1P1.late <late@example.org>: in the source but not in the bundle" out \
+grep -q "1999999999.M1P1.late: in the source but not in the bundle <late@example.org>" out \
     || { cat out >&2; fail "mailverify --against does not name the new message"; }
 rm "Mail/new/1999999999.M1P1.late"
 
@@ -165,7 +165,7 @@ for kind in dotdot absolute dotdot-mid symlink-dir symlink-rel hardlink hardlink
         rc=0
         "$tool" "evil-$kind.$ext" -o "out-$kind-$tool" 2>out || rc=$?
         [ "$rc" -ne 0 ] || fail "$tool accepted a bundle with a $kind member"
-        grep -qF "\"$entry\"" out || { cat out >&2; fail "$tool does not name the $kind entry \"$entry\""; }
+        grep -qF "[$entry" out || { cat out >&2; fail "$tool does not name the $kind entry \"$entry\""; }
         [ ! -e "out-$kind-$tool" ] || [ -z "$(ls -A "out-$kind-$tool")" ] || fail "$tool wrote into its target from a $kind bundle"
     done
 done

@@ -98,7 +98,7 @@ public struct MailVerify: MailKeepCommand {
         let list = try SourceList([target], log: local)
         try list.forEachMessage { _, _ in report.messagesChecked += 1 }
         for w in local.warnings where !w.isNotice {
-            report.problems.append(.init(path: w.file, offset: w.offset, messageID: nil, what: w.message))
+            report.problems.append(.init(path: w.file, isInTarget: false, offset: w.offset, messageID: nil, what: w.message))
         }
         return report
     }
