@@ -24,3 +24,13 @@ ensure_packages() {
 }
 
 BUILD_PACKAGES=(liblzma-dev zlib1g-dev pkg-config python3 xz-utils gzip tar)
+
+# executable_products: the package's executables (the tools), one a line, as Package.swift
+# declares them.
+executable_products() {
+    swift package describe --type json | python3 -c '
+import json, sys
+for product in json.load(sys.stdin)["products"]:
+    if "executable" in product["type"]:
+        print(product["name"])'
+}

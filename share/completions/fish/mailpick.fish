@@ -1,0 +1,97 @@
+function __mailpick_should_offer_completions_for_flags_or_options -a expected_commands
+    set -l non_repeating_flags_or_options $argv[2..]
+    set -l non_repeating_flags_or_options_absent 0
+    set -l positional_index 0
+    set -l commands
+    __mailpick_parse_tokens
+    test "$commands" = "$expected_commands"; and return $non_repeating_flags_or_options_absent
+end
+
+function __mailpick_should_offer_completions_for_positional -a expected_commands positional_index_comparison expected_positional_index
+    set -l non_repeating_flags_or_options
+    set -l non_repeating_flags_or_options_absent 0
+    set -l positional_index 0
+    set -l commands
+    __mailpick_parse_tokens
+    test "$commands" = "$expected_commands" -a \( "$positional_index" "$positional_index_comparison" "$expected_positional_index" \)
+end
+
+function __mailpick_parse_tokens -S
+    set -l unparsed_tokens (__mailpick_tokens -pc)
+    switch $unparsed_tokens[1]
+    case 'mailpick'
+        __mailpick_parse_subcommand -r 1 'since=' 'until=' 'date-source=' 'from=+' 'to=+' 'subject=+' 'header=+' 'message-id=+' 'message-ids=' 'folder=+' 'flag=+' 'no-flag=+' 'min-size=' 'max-size=' 'regex' 'mbox-variant=' 'h/help'
+        switch $unparsed_tokens[1]
+        case 'help'
+            __mailpick_parse_subcommand -r 1 
+        end
+    end
+end
+
+function __mailpick_tokens
+    if test (string split -m 1 -f 1 -- . "$FISH_VERSION") -gt 3
+        commandline --tokens-raw $argv
+    else
+        commandline -o $argv
+    end
+end
+
+function __mailpick_parse_subcommand -S -a positional_count
+    argparse -s r -- $argv
+    set -l option_specs $argv[2..]
+    set -l is_repeating_positional $_flag_r
+    set -el _flag_r
+    set -a commands $unparsed_tokens[1]
+    set positional_index 0
+    while true
+        set -e unparsed_tokens[1]
+        argparse -sn "$commands" $option_specs -- $unparsed_tokens 2> /dev/null
+        set unparsed_tokens $argv
+        set positional_index (math $positional_index + 1)
+        for non_repeating_flag_or_option in $non_repeating_flags_or_options
+            if set -ql "_flag_$(string replace -a - _ -- $non_repeating_flag_or_option)"
+                set non_repeating_flags_or_options_absent 1
+                break
+            end
+        end
+        test (count $unparsed_tokens) -eq 0 -o \( -z "$is_repeating_positional" -a "$positional_index" -gt "$positional_count" \) && break
+    end
+end
+
+function __mailpick_complete_directories
+    set -l token (commandline -t)
+    string match -- '*/' $token
+    set -l subdirs $token*/
+    printf %s\n $subdirs
+end
+
+function __mailpick_custom_completion
+    set -x SAP_SHELL fish
+    set -x SAP_SHELL_VERSION $FISH_VERSION
+    set -l tokens (__mailpick_tokens -p)
+    if test -z "$(__mailpick_tokens -t)"
+        set -l index (count (__mailpick_tokens -pc))
+        set tokens $tokens[..$index] \'\' $tokens[(math $index + 1)..]
+    end
+    command $tokens[1] $argv $tokens
+end
+
+complete -c 'mailpick' -f
+complete -c 'mailpick' -n '__mailpick_should_offer_completions_for_flags_or_options "mailpick" since' -l 'since' -d 'Messages dated on or after DATE.' -rfka ''
+complete -c 'mailpick' -n '__mailpick_should_offer_completions_for_flags_or_options "mailpick" until' -l 'until' -d 'Messages dated before DATE (exclusive).' -rfka ''
+complete -c 'mailpick' -n '__mailpick_should_offer_completions_for_flags_or_options "mailpick" date-source' -l 'date-source' -d 'Which date --since/--until compare: header (the Date header, else the received time) or received.' -rfka 'header received'
+complete -c 'mailpick' -n '__mailpick_should_offer_completions_for_flags_or_options "mailpick"' -l 'from' -d 'Sender address or display name contains P (repeat for OR).' -rfka ''
+complete -c 'mailpick' -n '__mailpick_should_offer_completions_for_flags_or_options "mailpick"' -l 'to' -d 'A To, Cc or Bcc recipient contains P.' -rfka ''
+complete -c 'mailpick' -n '__mailpick_should_offer_completions_for_flags_or_options "mailpick"' -l 'subject' -d 'The decoded Subject contains P.' -rfka ''
+complete -c 'mailpick' -n '__mailpick_should_offer_completions_for_flags_or_options "mailpick"' -l 'header' -d 'Any header: \'Name: P\' (the decoded value contains P).' -rfka ''
+complete -c 'mailpick' -n '__mailpick_should_offer_completions_for_flags_or_options "mailpick"' -l 'message-id' -d 'This Message-ID, with or without <> (repeatable).' -rfka ''
+complete -c 'mailpick' -n '__mailpick_should_offer_completions_for_flags_or_options "mailpick" message-ids' -l 'message-ids' -d 'Read Message-IDs from FILE, one per line.' -rfka ''
+complete -c 'mailpick' -n '__mailpick_should_offer_completions_for_flags_or_options "mailpick"' -l 'folder' -d 'Folder path matches GLOB (INBOX for the top folder), e.g. \'Archive/*\'.' -rfka ''
+complete -c 'mailpick' -n '__mailpick_should_offer_completions_for_flags_or_options "mailpick"' -l 'flag' -d 'Has Maildir flag F (S seen, R replied, F flagged, T trashed, D draft, P passed); FS means both; repeat for OR.' -rfka ''
+complete -c 'mailpick' -n '__mailpick_should_offer_completions_for_flags_or_options "mailpick"' -l 'no-flag' -d 'Lacks Maildir flag F (FS: lacks both; repeat for OR).' -rfka ''
+complete -c 'mailpick' -n '__mailpick_should_offer_completions_for_flags_or_options "mailpick" min-size' -l 'min-size' -d 'At least N bytes (10k, 5M).' -rfka ''
+complete -c 'mailpick' -n '__mailpick_should_offer_completions_for_flags_or_options "mailpick" max-size' -l 'max-size' -d 'At most N bytes.' -rfka ''
+complete -c 'mailpick' -n '__mailpick_should_offer_completions_for_flags_or_options "mailpick" regex' -l 'regex' -d 'Every P is a POSIX extended regular expression (case-insensitive) instead of a substring.'
+complete -c 'mailpick' -n '__mailpick_should_offer_completions_for_flags_or_options "mailpick" mbox-variant' -l 'mbox-variant' -d 'mbox dialect to write.' -rfka 'mboxo mboxrd mboxcl2'
+complete -c 'mailpick' -n '__mailpick_should_offer_completions_for_flags_or_options "mailpick" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'mailpick' -n '__mailpick_should_offer_completions_for_positional "mailpick" -eq 1' -fa 'help' -d 'Show subcommand help information.'
