@@ -78,6 +78,7 @@ struct MailPack: ParsableCommand {
             let progress = ProgressReporter(label: "mailpack")
             try list.forEachMessage { meta, content in
                 try bundle.write(meta, content: content)
+                CrashPoint.messageWritten(count: bundle.written)
                 progress?.update(messages: bundle.written, bytes: Int64(content.count))
             }
             try bundle.finish()
