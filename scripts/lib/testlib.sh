@@ -13,8 +13,26 @@ SCRATCH="$(mktemp -d)"
 trap 'rm -rf "$SCRATCH"' EXIT
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
-skip() { echo "skip: $*"; }
 note() { echo "$*"; }
+
+# require_or_skip WHAT...: each WHAT is a command on PATH, or a file or directory when it holds
+# a '/'.  Returns 0 when all are there.  When one is missing, under CI=true the test fails: a
+# run that could not check something is not green.  Run by hand, it prints "skip: ..." and
+# returns 1, so that `require_or_skip mutt || exit 0` skips the rest of a test and
+# `if require_or_skip bzip2; then ...; fi` one part of it.
+require_or_skip() {
+    local what
+    for what in "$@"; do
+        if [[ "$what" == */* ]]; then
+            [ -e "$what" ] && continue
+        else
+            type -P "$what" >/dev/null && continue
+        fi
+        [ "${CI:-}" = true ] && fail "missing prerequisite: $what"
+        echo "skip: $what not found"
+        return 1
+    done
+}
 
 # expect_rc WANT CMD...: runs CMD (stderr kept in $SCRATCH/stderr) and fails unless it exits WANT.
 expect_rc() {

@@ -2,6 +2,7 @@
 # Maildir -> mbox -> Maildir keeps the multiset of (folder, state, flags, mtime, sha256), for
 # both layouts and for '!' as info separator; the Maildir written is private (0600/0700).
 source "$(dirname "$0")/../lib/testlib.sh"
+require_or_skip "$SHARED/bench/gen_mail.py" || exit 0
 
 roundtrip() {  # roundtrip NAME SRC [mailconvert options for the way back]
     local name="$1" src="$2"
