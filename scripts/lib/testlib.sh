@@ -72,13 +72,23 @@ gen_mail() { python3 "$SHARED/bench/gen_mail.py" "$@"; }
 
 # mutt_count DIR PATTERN: how many messages mutt finds in the Maildir DIR matching PATTERN.
 # mutt runs in a pseudo-terminal (script), tags the pattern and pipes each message to a counter.
+# It runs with a HOME of its own holding a minimal muttrc: with the user's HOME, mutt on a new
+# machine first asks whether to create ~/Mail, the question eats the keys pushed to it, and the
+# count comes out wrong (and ~/Mail appears).
 mutt_count() {
-    if [ ! -x "$SCRATCH/count-one" ]; then
+    local home="$SCRATCH/mutt-home"
+    if [ ! -d "$home" ]; then
+        mkdir -p "$home/Mail"
+        cat >"$home/.muttrc" <<EOF
+set folder="$home/Mail" spoolfile="$home/Mail" mbox="$home/Mail/mbox"
+set record="" postponed="$home/Mail/postponed" header_cache="" save_history=0
+set pipe_split=yes wait_key=no
+EOF
         printf '#!/bin/sh\ncat >/dev/null\necho x >>"%s/mutt-count"\n' "$SCRATCH" >"$SCRATCH/count-one"
         chmod +x "$SCRATCH/count-one"
     fi
     rm -f "$SCRATCH/mutt-count"
-    timeout 60 script -qec "mutt -n -F /dev/null -R -f '$1' -e 'set pipe_split=yes' -e 'set wait_key=no' \
+    HOME="$home" MAIL="$home/Mail" timeout 60 script -qec "mutt -n -F '$home/.muttrc' -R -f '$1' \
         -e 'push \"<tag-pattern>$2<enter><tag-prefix><pipe-entry>$SCRATCH/count-one<enter><quit>\"'" \
         /dev/null >/dev/null 2>&1 </dev/null || fail "mutt failed on $1"
     [ -f "$SCRATCH/mutt-count" ] && wc -l <"$SCRATCH/mutt-count" || echo 0
