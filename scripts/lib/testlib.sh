@@ -13,6 +13,10 @@ SCRATCH="$(mktemp -d)"
 trap 'rm -rf "$SCRATCH"' EXIT
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
+# A command that stops a test through `set -e` says which one it was.  (So that it is a real
+# failure: no pipeline may end in a reader that stops early, such as head or grep -q, whose
+# writer then dies of SIGPIPE and fails the pipeline under pipefail; use sed -n 1,Np.)
+trap 'echo "FAIL: $0: line $LINENO: \"$BASH_COMMAND\" exited $?" >&2' ERR
 note() { echo "$*"; }
 
 # require_or_skip WHAT...: each WHAT is a command on PATH, or a file or directory when it holds

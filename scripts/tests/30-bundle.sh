@@ -151,7 +151,7 @@ open(out, "wb").write(lzma.compress(buffer.getvalue()) if out.endswith(".xz") el
 print(evil[0][0].name)
 PY
 mkdir -p Small/cur Small/new Small/tmp
-find Mail/cur -type f | sort | head -3 | xargs cp -t Small/cur
+find Mail/cur -type f | sort | sed -n 1,3p | xargs cp -t Small/cur
 expect_rc 0 mailpack Small -o small.tar
 n=0
 for kind in dotdot absolute dotdot-mid symlink-dir symlink-rel hardlink hardlink-rel chardev blockdev fifo setuid; do

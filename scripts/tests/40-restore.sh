@@ -14,7 +14,7 @@ cd "$SCRATCH"
 gen_mail maildir --messages 300 Mail
 gen_mail mbox --messages 100 --seed 7 Lists.mbox
 mkdir -p Mail/.Archive/cur Mail/.Archive/new Mail/.Archive/tmp
-find Mail/cur -type f | sort | head -40 | xargs mv -t Mail/.Archive/cur
+find Mail/cur -type f | sort | sed -n 1,40p | xargs mv -t Mail/.Archive/cur
 expect_rc 0 mailpack Mail Lists.mbox -o bundle.tar.xz
 expect_rc 0 mailpack Mail Lists.mbox -o bundle.tar.gz
 mkdir extracted

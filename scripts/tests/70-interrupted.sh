@@ -29,7 +29,7 @@ messages_once() {
     distinct="$(python3 "$CENSUS" --fields sha256 "$1" | sort -u | wc -l)"
     [ "$files" -eq "$total" ] && [ "$distinct" -eq "$total" ] \
         || fail "$1 holds $files message files, $distinct distinct, expected each of the $total once"
-    [ -z "$(find "$1" -path '*/tmp/*' -type f)" ] || fail "tmp/ of $1 still holds files: $(find "$1" -path '*/tmp/*' -type f | head -3)"
+    [ -z "$(find "$1" -path '*/tmp/*' -type f)" ] || fail "tmp/ of $1 still holds files: $(find "$1" -path '*/tmp/*' -type f | sed -n 1,3p)"
 }
 
 # mbox -> Maildir: a killed run holds at most the messages handed out before the kill.
