@@ -87,6 +87,7 @@ public func convert(_ sources: SourceList, to destination: String, options: Conv
         try sink.write(meta, content: content)
         seenFolders.insert(meta.folder)
         summary.messages += 1
+        CrashPoint.messageWritten(count: summary.messages)
         progress?.update(messages: summary.messages, bytes: Int64(content.count))
     }
     try sink.finish()

@@ -3,11 +3,12 @@
 match a query, decided with Python's email package. Prints the SHA-256 of each selected file,
 sorted, one per line.
 
-    select_oracle.py DIR [--since YYYY-MM-DD] [--until YYYY-MM-DD] [--from P] [--subject P]
+    select_oracle.py DIR [--since YYYY-MM-DD] [--until YYYY-MM-DD] [--from P]... [--subject P]...
 
 Dates: the Date header, else the file's mtime (the received time); YYYY-MM-DD is midnight UTC
 (the test runs with TZ=UTC). Patterns are case-insensitive substrings of the decoded
-"Name <address>" of any sender, or of the decoded subject.
+"Name <address>" of any sender, or of the decoded subject; a repeated option matches when any
+of its patterns does, as mailkeep's selection options do.
 """
 import argparse, datetime, email, email.header, email.utils, hashlib, os, sys
 
@@ -31,12 +32,13 @@ def main():
     p.add_argument("dir")
     p.add_argument("--since")
     p.add_argument("--until")
-    p.add_argument("--from", dest="frm")
-    p.add_argument("--subject")
+    p.add_argument("--from", dest="senders", action="append", default=[])
+    p.add_argument("--subject", dest="subjects", action="append", default=[])
     a = p.parse_args()
     day = lambda s: int(datetime.datetime.strptime(s, "%Y-%m-%d").replace(tzinfo=datetime.timezone.utc).timestamp())
     since = day(a.since) if a.since else None
     until = day(a.until) if a.until else None
+    selected = []
     for name in sorted(os.listdir(a.dir)):
         path = os.path.join(a.dir, name)
         raw = open(path, "rb").read()
@@ -63,19 +65,22 @@ def main():
                 continue
             if until is not None and t >= until:
                 continue
-        if a.frm:
+        if a.senders:
             senders = []
             for field in msg.get_all("From") or []:
                 for n, addr in email.utils.getaddresses([str(field)]):
                     n = decoded(n)
                     senders.append(f"{n} <{addr}>" if n else addr)
-            if not any(a.frm.lower() in s.lower() for s in senders):
+            if not any(pattern.lower() in s.lower() for pattern in a.senders for s in senders):
                 continue
-        if a.subject:
+        if a.subjects:
             s = msg.get("Subject")
-            if s is None or a.subject.lower() not in " ".join(decoded(str(s)).split()).lower():
+            subject = "" if s is None else " ".join(decoded(str(s)).split()).lower()
+            if s is None or not any(pattern.lower() in subject for pattern in a.subjects):
                 continue
-        print(hashlib.sha256(raw).hexdigest())
+        selected.append(hashlib.sha256(raw).hexdigest())
+    for digest in sorted(selected):
+        print(digest)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ expect_rc 0 mailconvert "$SCRATCH/example" -o "$SCRATCH/example.back" --format m
 diff -r "$FIXTURES/example" "$SCRATCH/example.back" >&2 || fail "example tree did not round-trip"
 
 # 2000 synthetic messages (attachments, encoded words, quoted From lines).
+require_or_skip "$SHARED/bench/gen_mail.py" || exit 0
 gen_mail mbox --messages 2000 >"$SCRATCH/gen.mbox"
 expect_rc 0 mailconvert "$SCRATCH/gen.mbox" -o "$SCRATCH/gen"
 [ "$(maildir_count "$SCRATCH/gen")" -eq 2000 ] || fail "gen.mbox: expected 2000 messages"

@@ -5,10 +5,7 @@
 # mailrestore are refused by name and write nothing anywhere.
 source "$(dirname "$0")/../lib/testlib.sh"
 
-if [ ! -f "$SHARED/bench/gen_mail.py" ]; then
-    skip "$SHARED/bench/gen_mail.py not found"
-    exit 0
-fi
+require_or_skip "$SHARED/bench/gen_mail.py" || exit 0
 cd "$SCRATCH"
 gen_mail maildir --messages 300 Mail
 
@@ -154,7 +151,7 @@ open(out, "wb").write(lzma.compress(buffer.getvalue()) if out.endswith(".xz") el
 print(evil[0][0].name)
 PY
 mkdir -p Small/cur Small/new Small/tmp
-find Mail/cur -type f | sort | head -3 | xargs cp -t Small/cur
+find Mail/cur -type f | sort | sed -n 1,3p | xargs cp -t Small/cur
 expect_rc 0 mailpack Small -o small.tar
 n=0
 for kind in dotdot absolute dotdot-mid symlink-dir symlink-rel hardlink hardlink-rel chardev blockdev fifo setuid; do
@@ -186,11 +183,14 @@ with tarfile.open("bomb.tar.xz", "w:xz", format=tarfile.PAX_FORMAT) as t:
     info = tarfile.TarInfo("bomb/mail/cur/1.zeros:2,S"); info.size = 1 << 30
     t.addfile(info, io.BufferedReader(Zeros(1 << 30)))
 PY
+# GNU time (the command, not the shell's keyword) measures the peak memory.
+measured=()
+require_or_skip time && measured=(command time -f '%M' -o bomb.rss)
 rc=0
-/usr/bin/time -f '%M' -o bomb.rss mailverify bomb.tar.xz >bomb.out 2>&1 || rc=$?
+"${measured[@]}" mailverify bomb.tar.xz >bomb.out 2>&1 || rc=$?
 [ "$rc" -eq 1 ] || { cat bomb.out >&2; fail "mailverify exited $rc on a decompression bomb, expected 1"; }
 grep -q '1.zeros:2,S' bomb.out || fail "mailverify does not name the bomb's entry"
-[ "$(tail -1 bomb.rss)" -lt 200000 ] || fail "mailverify used $(tail -1 bomb.rss) KB on a decompression bomb"
+[ ! -f bomb.rss ] || [ "$(tail -1 bomb.rss)" -lt 200000 ] || fail "mailverify used $(tail -1 bomb.rss) KB on a decompression bomb"
 rc=0
 mailrestore bomb.tar.xz -o BombOut 2>bomb.err || rc=$?
 [ "$rc" -eq 2 ] || fail "mailrestore exited $rc on a decompression bomb, expected 2"

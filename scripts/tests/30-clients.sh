@@ -2,6 +2,7 @@
 # Other programs read the Maildir mailconvert writes: Python's mailbox module and mutt see the
 # same messages, in the same folders, with the same flags.
 source "$(dirname "$0")/../lib/testlib.sh"
+require_or_skip "$SHARED/bench/gen_mail.py" || exit 0
 
 gen_mail mbox --messages 300 >"$SCRATCH/gen.mbox"
 expect_rc 0 mailconvert "$SCRATCH/gen.mbox" -o "$SCRATCH/gen"
@@ -36,10 +37,7 @@ grep -qx $'Entw\xc3\xbcrfe\tcur\tDS' "$SCRATCH/pp.python" || fail "Python does n
 
 # mutt, driven through a pseudo-terminal: tag the messages matching a pattern and pipe each
 # one to a counter.
-if ! command -v mutt >/dev/null || ! command -v script >/dev/null; then
-    skip "mutt or script(1) not installed"
-    exit 0
-fi
+require_or_skip mutt script || exit 0
 [ "$(mutt_count "$SCRATCH/gen" .)" -eq 300 ] || fail "mutt does not count 300 messages"
 [ "$(mutt_count "$SCRATCH/status" .)" -eq 7 ] || fail "mutt does not count 7 messages in status"
 [ "$(mutt_count "$SCRATCH/status" '~N')" -eq 1 ] || fail "mutt does not see exactly 1 new message"

@@ -3,10 +3,7 @@
 # with mailconvert, real Maildir trees round-trip, and no mbox in it makes mailconvert fail.
 source "$(dirname "$0")/../lib/testlib.sh"
 
-if [ ! -d "$CORPUS" ]; then
-    skip "no corpus at $CORPUS"
-    exit 0
-fi
+require_or_skip "$CORPUS" || exit 0
 
 # mime4j: mbox.rlug-N is each message of mbox.rlug as mime4j splits it, which keeps the empty
 # line that precedes the next From_ line.

@@ -59,7 +59,7 @@ grep -q 'garbage-before.mbox: offset 0:' "$SCRATCH/stderr" || fail "the warning 
 
 # A bzip2 mbox named on its own is refused (exit 2) with advice; inside a tree it is reported
 # and the rest of the tree is still converted (exit 1).
-if command -v bzip2 >/dev/null; then
+if require_or_skip bzip2; then
     mkdir -p "$SCRATCH/bztree"
     cp "$FIXTURES/mbox/mboxrd.mbox" "$SCRATCH/bztree/"
     bzip2 -c "$FIXTURES/mbox/mboxrd.mbox" >"$SCRATCH/bztree/old.mbox.bz2"
@@ -68,6 +68,4 @@ if command -v bzip2 >/dev/null; then
     expect_rc 1 mailconvert "$SCRATCH/bztree" -o "$SCRATCH/bz-tree"
     grep -q 'old.mbox.bz2' "$SCRATCH/stderr" || fail "the skipped bzip2 file is not named"
     [ "$(maildir_count "$SCRATCH/bz-tree")" -eq 3 ] || fail "the rest of the tree was not converted"
-else
-    skip "bzip2 not installed"
 fi

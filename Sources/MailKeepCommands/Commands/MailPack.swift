@@ -78,6 +78,7 @@ public struct MailPack: MailKeepCommand {
             let progress = ProgressReporter(console: console)
             try list.forEachMessage { meta, content in
                 try bundle.write(meta, content: content)
+                CrashPoint.messageWritten(count: bundle.written)
                 progress?.update(messages: bundle.written, bytes: Int64(content.count))
             }
             try bundle.finish()
