@@ -20,6 +20,8 @@ public final class BundleReader: MessageSource {
     public var entries: [String: ManifestEntry] { manifest.entries }
     /// Their paths in manifest order.
     public var order: [String] { manifest.order }
+    /// The info separator of the bundle's file names, from its header.
+    public var infoSeparator: Character { header?.infoSeparator ?? ":" }
 
     public init(path: String, threads: Int = 0, log: WarningLog) throws {
         self.path = path
@@ -96,8 +98,8 @@ public final class BundleReader: MessageSource {
             do {
                 header = try BundleHeader.read(headerBytes, bundle: path)
             } catch MailKeepError.malformed(let file, _, let reason) {
-                // The messages are still there.
-                log.add(file: file, offset: nil, reason)
+                // The messages are still there: read them with the standard separator.
+                log.add(file: file, offset: nil, reason + "; read as if it said info separator \":\"")
             }
         }
         manifest = BundleManifest(manifestBytes)
@@ -188,7 +190,7 @@ public final class BundleReader: MessageSource {
             guard let relative = messagePath(entry.path) else { return }
             guard let listed = entries[relative] else {
                 log.add(file: "\(path):\(relative)", offset: entry.contentOffset, "not in the manifest; restored with what its name says")
-                let parsed = MaildirName.parse(FileSystem.baseName(relative))
+                let parsed = MaildirName.parse(FileSystem.baseName(relative), extraSeparator: infoSeparator)
                 let folder = relative.split(separator: "/").dropFirst().dropLast(2).map(String.init)
                 try body(MessageMetadata(folder: folder, flags: parsed.flags, isNew: relative.contains("/new/"),
                                          received: entry.mtime, uniqueName: parsed.unique, source: "\(path):\(relative)",
@@ -201,7 +203,7 @@ public final class BundleReader: MessageSource {
                         "checksum mismatch (Message-ID \(listed.messageID.map { "<\($0)>" } ?? "none")); damaged, not used")
                 return
             }
-            try body(listed.metadata(source: path), content)
+            try body(listed.metadata(source: path, separator: infoSeparator), content)
         }
     }
 }
@@ -274,7 +276,7 @@ extension BundleReader: SelectiveSource {
         var chosen: [ManifestEntry] = []
         for path in order {
             guard let entry = entries[path] else { continue }
-            if selection.admits(entry.metadata(source: self.path), size: entry.size, facts: { entry.facts }) {
+            if selection.admits(entry.metadata(source: self.path, separator: infoSeparator), size: entry.size, facts: { entry.facts }) {
                 guard entry.offset != nil else { return nil }
                 chosen.append(entry)
             }
@@ -325,7 +327,7 @@ extension BundleReader: SelectiveSource {
                                 "checksum mismatch (Message-ID \(entry.messageID.map { "<\($0)>" } ?? "none")); damaged, not used")
                         continue
                     }
-                    let meta = entry.metadata(source: path)
+                    let meta = entry.metadata(source: path, separator: infoSeparator)
                     let facts = LazyFacts(content)
                     if selection.matches(meta, size: entry.size, facts: { facts.value }) {
                         try body(meta, content, facts)

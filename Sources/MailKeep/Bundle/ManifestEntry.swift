@@ -227,9 +227,10 @@ public struct ManifestEntry: Codable, Sendable {
         return Array(data)
     }
 
-    /// The message's metadata as mailkeep carries it between formats.
-    public func metadata(source: String) -> MessageMetadata {
-        let parsed = MaildirName.parse(FileSystem.baseName(path))
+    /// The message's metadata as mailkeep carries it between formats. `separator` is the
+    /// bundle's info separator, which splits the file name into unique name and flags.
+    public func metadata(source: String, separator: Character) -> MessageMetadata {
+        let parsed = MaildirName.parse(FileSystem.baseName(path), extraSeparator: separator)
         return MessageMetadata(folder: folder.isEmpty ? [] : folder.split(separator: "/").map(String.init),
                                flags: flags, isNew: isNew, received: received, fromLine: fromLine,
                                mboxHeaders: mboxHeaders, mboxHeadersOffset: Int(mboxHeadersOffset ?? 0),
