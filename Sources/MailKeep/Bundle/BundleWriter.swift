@@ -199,9 +199,9 @@ public final class BundleWriter: MessageSink {
         contentBytes += Int64(content.count)
     }
 
-    /// The entry as one manifest line, never longer than a reader accepts: facts too long to
-    /// record are left out (a reader then reads the message to select it), and as a last
-    /// resort the mbox metadata, which is said.
+    /// The entry as one manifest line, never longer than a reader accepts: header facts too
+    /// long to record are left out (a reader then reads the message to select it), and as a
+    /// last resort the mbox metadata, with a warning.
     private func manifestLine(_ entry: ManifestEntry, _ relative: String) throws -> [UInt8] {
         var entry = entry
         var line = try encoder.encode(entry)
