@@ -42,6 +42,17 @@ import Testing
         #expect(back.fromLine == entry.fromLine && back.mboxHeaders == entry.mboxHeaders && back.mboxHeadersOffset == 7)
     }
 
+    /// A received time no ISO 8601 reader accepts (a Maildir file dated in year 36812) is left
+    /// out of the line instead of making the line unreadable.
+    @Test func unwritableReceivedTimeIsLeftOut() throws {
+        var entry = ManifestEntry(path: "mail/cur/x:2,", size: 1, sha256: String(repeating: "0f", count: 32),
+                                  folder: "", flags: "", isNew: false)
+        entry.received = 1 << 40
+        let read = BundleManifest(Array(try JSONEncoder().encode(entry)))
+        #expect(read.problems.isEmpty, "\(read.problems)")
+        #expect(read.entries["mail/cur/x:2,"]?.received == nil)
+    }
+
     /// Out-of-range numbers are refused by line number and key when read, so no later sum or
     /// conversion of a manifest value can trap.
     @Test(arguments: [

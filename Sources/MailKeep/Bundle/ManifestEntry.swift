@@ -193,7 +193,9 @@ public struct ManifestEntry: Codable, Sendable {
         try c.encode(folder, forKey: .folder)
         try c.encode(flags, forKey: .flags)
         try c.encode(isNew, forKey: .isNew)
-        try c.encodeIfPresent(received.map(iso8601UTC), forKey: .received)
+        // A file time outside years 0000-9999 (a Maildir mtime can be anything) has no ISO 8601
+        // form a reader accepts: it is left out rather than written unreadable.
+        try c.encodeIfPresent(received.map(iso8601UTC).flatMap { parseISO8601($0) == received ? $0 : nil }, forKey: .received)
         if !keywords.isEmpty { try c.encode(keywords, forKey: .keywords) }
         if case .recorded(let date) = facts.date { try c.encode(date.map(iso8601UTC), forKey: .date) }
         if case .recorded(let id) = facts.messageID { try c.encode(id, forKey: .messageID) }
