@@ -21,7 +21,7 @@ extension MailKeepCommand {
         if status != ExitStatus.ok { throw ExitCode(status) }
     }
 
-    static func perform(_ command: Self, on console: Console) -> Int32 {
+    package static func perform(_ command: Self, on console: Console) -> Int32 {
         let status: Int32
         do {
             status = try command.execute(on: console)

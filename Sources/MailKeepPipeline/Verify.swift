@@ -141,26 +141,36 @@ public func verifyBundle(_ path: String, threads: Int = 0, log: WarningLog) -> V
     // found through the xz index: then every message past the damage is named below.
     if !streamComplete, manifestBytes == nil,
        let reader = try? BundleReader(unverifiedPath: path, threads: threads, log: log) {
-        manifestBytes = try? reader.manifestFromXZIndex()
+        manifestBytes = (try? reader.manifestFromXZIndex())?.manifest
     }
 
     if let headerBytes {
-        let header = try? JSONSerialization.jsonObject(with: Data(headerBytes)) as? [String: Any]
-        if header?["format"] as? String != "mailkeep-bundle" { report.problem("mailkeep-bundle.json", "not a mailkeep bundle header") }
-        if let v = header?["version"] as? Int, v != 1 { report.problem("mailkeep-bundle.json", "unknown format version \(v)") }
+        do {
+            _ = try BundleHeader.read(headerBytes, bundle: path)
+        } catch let error as MailKeepError {
+            switch error {
+            case .malformed(_, _, let reason), .unrecognized(_, let reason), .refused(_, let reason),
+                 .unsafeEntry(_, _, let reason), .invalidArgument(let reason):
+                report.problem("mailkeep-bundle.json", reason)
+            case .io: report.problem("mailkeep-bundle.json", "\(error)")
+            }
+        } catch {
+            report.problem("mailkeep-bundle.json", "\(error)")
+        }
     } else if streamComplete {
         report.problem("mailkeep-bundle.json", "missing")
     }
 
     var manifest: [String: ManifestEntry] = [:]
     if let manifestBytes {
-        for (n, line) in String(decoding: manifestBytes, as: UTF8.self).split(separator: "\n").enumerated() {
-            guard let e = ManifestEntry(jsonLine: line) else {
-                report.problem("MANIFEST.jsonl", "line \(n + 1) is not a valid entry")
-                continue
+        let read = BundleManifest(manifestBytes)
+        manifest = read.entries
+        for problem in read.problems {
+            if let e = problem.duplicate {
+                report.problem(e.path, "listed twice in MANIFEST.jsonl", messageID: e.messageID)
+            } else {
+                report.problem("MANIFEST.jsonl", problem.what)
             }
-            if manifest[e.path] != nil { report.problem(e.path, "listed twice in MANIFEST.jsonl", messageID: e.messageID) }
-            manifest[e.path] = e
         }
     } else {
         report.problem("MANIFEST.jsonl", "missing: the bundle is incomplete (cut short?), so which messages it should hold is unknown")

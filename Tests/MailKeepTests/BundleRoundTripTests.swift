@@ -77,6 +77,33 @@ import Testing
         #expect(original.count == reader.entries.count)
     }
 
+    /// A bundle packed with another info separator records it in its header, and every reader
+    /// splits the bundle's file names there: a restore gives back the original names, with the
+    /// flags once, through the manifest and through the stream alike.
+    @Test(arguments: ["!", "#", ","] as [Character])
+    func infoSeparatorIsReadBack(_ separator: Character) throws {
+        let scratch = try ScratchDirectory()
+        let original = try makeMaildirTree(at: scratch.file("Mail"))
+        let bundle = scratch.file("fat.tar.xz")
+        try packBundle([scratch.file("Mail")], to: bundle, options: BundleOptions(compression: .xz, infoSeparator: separator))
+        let reader = try BundleReader(path: bundle, log: WarningLog())
+        #expect(reader.infoSeparator == separator)
+        #expect(reader.entries["mail/cur/1700000002.M2P1.host\(separator)2,FRS"]?.flags == "FRS")
+
+        let log = WarningLog()
+        let restore = RestorePlan(selection: Selection(), intoFolder: nil, options: ConvertOptions(format: .maildir))
+        let summary = try restore.restore(SourceList([bundle], log: log), into: scratch.file("Back"), log: log, progress: nil)
+        #expect(summary.restored == original.count && log.problemCount == 0)
+        #expect(try maildirSnapshot(scratch.file("Back")) == original)
+
+        // A small selection goes through the manifest and the xz index instead of the stream.
+        var flagged = Selection()
+        flagged.withFlags = ["F"]
+        let few = RestorePlan(selection: flagged, intoFolder: nil, options: ConvertOptions(format: .maildir))
+        _ = try few.restore(SourceList([bundle], log: log), into: scratch.file("Flagged"), log: log, progress: nil)
+        #expect(try maildirSnapshot(scratch.file("Flagged")).keys.sorted() == ["cur/1700000002.M2P1.host:2,FRS"])
+    }
+
     /// An mboxrd file with Status/X-Status headers in the middle of the header block, quoted
     /// `>From ` body lines and a From_ line with text after the date comes back byte for byte.
     @Test func mboxComesBackByteIdentical() throws {

@@ -162,6 +162,31 @@ func systemDecompress(_ path: String) throws -> [UInt8] {
     return result.output
 }
 
+/// A tar stream written again with the member ending in `suffix` given `content` (its size
+/// changes with it), as someone editing a bundle by hand would.
+func retarred(_ tar: [UInt8], replacing suffix: String, with replacement: [UInt8]) throws -> [UInt8] {
+    let sink = MemorySink()
+    let writer = TarWriter(sink)
+    let reader = TarReader(MemorySource(tar))
+    var buffer = [UInt8](repeating: 0, count: 1 << 20)
+    while let entry = try reader.next() {
+        if entry.kind == .directory {
+            try writer.addDirectory(path: entry.path, mtime: entry.mtime)
+            continue
+        }
+        var content: [UInt8] = []
+        while true {
+            let n = try buffer.withUnsafeMutableBytes { try reader.readContent(into: $0) }
+            if n == 0 { break }
+            content += buffer[0..<n]
+        }
+        if entry.path.hasSuffix(suffix) { content = replacement }
+        try content.withUnsafeBytes { _ = try writer.addFile(path: entry.path, mtime: entry.mtime, content: $0) }
+    }
+    try writer.finish()
+    return sink.bytes
+}
+
 /// Compresses a tar stream with the system's `xz`, as someone repacking a bundle would.
 func systemXZ(_ tar: [UInt8], to path: String) throws {
     let result = try runTool(["xz", "-c", "-6"], input: tar)

@@ -15,13 +15,15 @@ public final class BundleReader: MessageSource {
     private let spool: SpoolFile?
     private let log: WarningLog
     private let threads: Int
-    /// Manifest entries by path, in manifest order.
-    public private(set) var entries: [String: ManifestEntry] = [:]
-    public private(set) var order: [String] = []
+    public private(set) var manifest = BundleManifest()
+    public private(set) var header: BundleHeader?
     public private(set) var top: String?
-    public private(set) var headerJSON: [String: Any]?
-    /// The largest entry a reader accepts.
-    package static let largestEntry: Int64 = 512 << 20
+    /// Manifest entries by path.
+    public var entries: [String: ManifestEntry] { manifest.entries }
+    /// Their paths in manifest order.
+    public var order: [String] { manifest.order }
+    /// The info separator of the bundle's file names, from its header.
+    public var infoSeparator: Character { header?.infoSeparator ?? ":" }
 
     public init(path: String, threads: Int = 0, log: WarningLog) throws {
         self.path = path
@@ -72,47 +74,40 @@ public final class BundleReader: MessageSource {
 
     private func loadManifest() throws {
         var manifestBytes: [UInt8]?
+        var headerBytes: [UInt8]?
         if let fast = try? manifestFromXZIndex() {
-            manifestBytes = fast
+            manifestBytes = fast.manifest
+            headerBytes = fast.header
         } else {
             try forEachEntry(wantContent: { $0.hasSuffix("/MANIFEST.jsonl") || $0.hasSuffix("/mailkeep-bundle.json") }) { entry, content in
                 if entry.path.hasSuffix("/MANIFEST.jsonl") {
                     manifestBytes = Array(content)
                 } else {
-                    headerJSON = try? JSONSerialization.jsonObject(with: Data(content)) as? [String: Any]
+                    headerBytes = Array(content)
                 }
             }
         }
         guard let manifestBytes else {
             throw MailKeepError.malformed(path: path, offset: nil, reason: "no MANIFEST.jsonl: not a mailkeep bundle, or cut short before its end")
         }
-        parseManifest(manifestBytes)
-        if let version = headerJSON?["version"] as? Int, version != 1 {
-            throw MailKeepError.unrecognized(path: path, reason: "bundle format version \(version) is newer than this mailkeep understands (1)")
+        if let headerBytes {
+            do {
+                header = try BundleHeader.read(headerBytes, bundle: path)
+            } catch MailKeepError.malformed(let file, _, let reason) {
+                // The messages are still there: read them with the standard separator.
+                log.add(file: file, offset: nil, reason + "; read as if it said info separator \":\"")
+            }
         }
-    }
-
-    private func parseManifest(_ bytes: [UInt8]) {
-        var lineNumber = 0
-        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
-            lineNumber += 1
-            guard let entry = ManifestEntry(jsonLine: line) else {
-                log.add(file: "\(path):MANIFEST.jsonl", offset: nil, "line \(lineNumber) is not a valid manifest entry")
-                continue
-            }
-            if entries[entry.path] != nil {
-                log.add(file: "\(path):MANIFEST.jsonl", offset: nil, "line \(lineNumber): \(entry.path) is listed twice")
-                continue
-            }
-            entries[entry.path] = entry
-            order.append(entry.path)
+        manifest = BundleManifest(manifestBytes)
+        for problem in manifest.problems {
+            log.add(file: "\(path):MANIFEST.jsonl", offset: nil, problem.what)
         }
     }
 
     /// Decodes just the tail of an xz bundle: the manifest starts an xz block of its own, so
     /// the reader looks at block starts from the last one back until one begins with the
     /// manifest's tar header. The header file is read from the first block the same way.
-    package func manifestFromXZIndex() throws -> [UInt8]? {
+    package func manifestFromXZIndex() throws -> (manifest: [UInt8], header: [UInt8]?)? {
         guard spool == nil, !VolumeSource.isFirstVolume(path) else { return nil }
         let index = try XZBlockIndex(path: path)
         func decode(_ offset: Int64, _ length: Int64) throws -> [UInt8] {
@@ -125,10 +120,10 @@ public final class BundleReader: MessageSource {
             guard let file = TarHeaderProbe.file(in: probe), file.name.hasSuffix("/MANIFEST.jsonl") else { continue }
             top = String(file.name.dropLast("/MANIFEST.jsonl".count))
             // The header is a nicety here: damage in the first block must not hide the manifest.
+            var header: [UInt8]?
             if let start = try? decode(0, 8192), let f = TarHeaderProbe.file(in: start), f.name.hasSuffix("/mailkeep-bundle.json"),
                f.headerLength + Int(f.size) <= start.count {
-                let bytes = start[f.headerLength..<(f.headerLength + Int(f.size))]
-                headerJSON = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any]
+                header = Array(start[f.headerLength..<(f.headerLength + Int(f.size))])
             }
             // Only SHA256SUMS and the end of the archive may follow the manifest: an entry
             // hidden after them is met only by reading everything, which refuses it by name
@@ -140,7 +135,7 @@ public final class BundleReader: MessageSource {
                   sums.name == "\(top ?? "")/SHA256SUMS" else { return nil }
             let sumsEnd = sumsStart + sums.headerLength + Int(sums.size) + TarHeader.padding(after: sums.size)
             guard sumsEnd + 2 * TarHeader.blockSize <= tail.count, tail[sumsEnd...].allSatisfy({ $0 == 0 }) else { return nil }
-            return Array(tail[0..<Int(file.size)])
+            return (Array(tail[0..<Int(file.size)]), header)
         }
         return nil
     }
@@ -159,9 +154,9 @@ public final class BundleReader: MessageSource {
             }
             // A hostile header can claim any size; nothing in a bundle is legitimately this big
             // (mail servers refuse messages of a tenth of it), and the content is held whole.
-            guard entry.size <= Self.largestEntry else {
+            guard entry.size <= ManifestEntry.largestSize else {
                 throw MailKeepError.unsafeEntry(path: DiagnosticFormat.member(entry.path, of: path), offset: entry.headerOffset,
-                                                reason: "claims \(entry.size) bytes, more than the \(Self.largestEntry >> 20) MiB a bundle entry may have")
+                                                reason: "claims \(entry.size) bytes, more than the \(ManifestEntry.largestSize >> 20) MiB a bundle entry may have")
             }
             if entry.size > buffer.count {
                 buffer.deallocate()
@@ -192,7 +187,7 @@ public final class BundleReader: MessageSource {
             guard let relative = messagePath(entry.path) else { return }
             guard let listed = entries[relative] else {
                 log.add(file: "\(path):\(relative)", offset: entry.contentOffset, "not in the manifest; restored with what its name says")
-                let parsed = MaildirName.parse(FileSystem.baseName(relative))
+                let parsed = MaildirName.parse(FileSystem.baseName(relative), extraSeparator: infoSeparator)
                 let folder = relative.split(separator: "/").dropFirst().dropLast(2).map(String.init)
                 try body(MessageMetadata(folder: folder, flags: parsed.flags, isNew: relative.contains("/new/"),
                                          received: entry.mtime, uniqueName: parsed.unique, source: "\(path):\(relative)",
@@ -205,7 +200,7 @@ public final class BundleReader: MessageSource {
                         "checksum mismatch (Message-ID \(listed.messageID.map { "<\($0)>" } ?? "none")); damaged, not used")
                 return
             }
-            try body(listed.metadata(source: path), content)
+            try body(listed.metadata(source: path, separator: infoSeparator), content)
         }
     }
 }
@@ -255,53 +250,71 @@ package enum TarHeaderProbe {
 }
 
 extension BundleReader: SelectiveSource {
-    /// Selects from the manifest and decodes only the xz blocks that hold the chosen messages,
+    /// Selects through the manifest and decodes only the xz blocks that hold the candidates,
     /// so a handful of messages come out of a large bundle without decompressing all of it.
-    /// Selections the manifest cannot answer (`--header`), bundles that are not a single
-    /// seekable xz file, and selections of most of the bundle read the stream instead.
+    /// Bundles that are not a single seekable xz file, manifests that cannot narrow, and
+    /// selections of most of the bundle read the stream instead.
     public func forEachSelectedDirectly(_ selection: Selection,
                                         _ body: (MessageMetadata, UnsafeRawBufferPointer, LazyFacts) throws -> Void) throws {
-        guard selection.headers.isEmpty, spool == nil, !VolumeSource.isFirstVolume(path),
-              let index = try? XZBlockIndex(path: path) else {
+        guard spool == nil, !VolumeSource.isFirstVolume(path), let index = try? XZBlockIndex(path: path),
+              let candidates = self.candidates(for: selection),
+              // Reading most of the archive one message at a time would decode blocks many times.
+              candidates.count <= max(64, order.count / 10) else {
             return try forEachSelectedByReading(selection, body)
         }
-        var chosen: [(entry: ManifestEntry, facts: MessageFacts)] = []
+        try forEachSelected(selection, among: candidates, index: index, body)
+    }
+
+    /// The entries the manifest cannot rule out, in manifest order; nil when it cannot narrow
+    /// exactly (a line was unusable, or a candidate has no offset), as the messages behind such
+    /// lines are found only by reading the stream.
+    package func candidates(for selection: Selection) -> [ManifestEntry]? {
+        guard manifest.problems.isEmpty else { return nil }
+        var chosen: [ManifestEntry] = []
         for path in order {
-            guard let entry = entries[path], entry.offset != nil else { continue }
-            let facts = entry.facts
-            if selection.matches(entry.metadata(source: self.path), size: entry.size, facts: { facts }) {
-                chosen.append((entry, facts))
+            guard let entry = entries[path] else { continue }
+            if selection.admits(entry.metadata(source: self.path, separator: infoSeparator), size: entry.size, facts: { entry.facts }) {
+                guard entry.offset != nil else { return nil }
+                chosen.append(entry)
             }
         }
-        // Reading most of the archive one message at a time would decode blocks many times.
-        if chosen.count > max(64, order.count / 10) {
-            return try forEachSelectedByReading(selection, body)
-        }
+        return chosen
+    }
+
+    /// Decodes the candidates' messages, checks each against its checksum, and hands on those
+    /// the selection keeps when read: the manifest narrows, the message decides.
+    package func forEachSelected(_ selection: Selection, among candidates: [ManifestEntry], index: XZBlockIndex,
+                         _ body: (MessageMetadata, UnsafeRawBufferPointer, LazyFacts) throws -> Void) throws {
         // Messages close together are decoded in one run, so no block is decoded twice.
-        var runs: [[(entry: ManifestEntry, facts: MessageFacts)]] = []
-        for item in chosen {
-            if let last = runs.last?.last, let lastOffset = last.entry.offset, let offset = item.entry.offset,
-               offset - (lastOffset + last.entry.size) < 2 << 20, offset - (runs.last?.first?.entry.offset ?? offset) < 64 << 20 {
-                runs[runs.count - 1].append(item)
+        // Offsets and sizes are bounded when the manifest is read, so these sums cannot overflow.
+        var runs: [[(entry: ManifestEntry, offset: Int64)]] = []
+        for entry in candidates {
+            guard let offset = entry.offset else { continue }
+            if let last = runs.last?.last, let first = runs.last?.first,
+               offset - (last.offset + last.entry.size) < 2 << 20, offset - first.offset < 64 << 20 {
+                runs[runs.count - 1].append((entry, offset))
             } else {
-                runs.append([item])
+                runs.append([(entry, offset)])
             }
         }
         for run in runs {
-            guard let first = run.first?.entry.offset, let lastItem = run.last, let lastOffset = lastItem.entry.offset else { continue }
+            guard let first = run.first?.offset, let last = run.last else { continue }
+            let length = last.offset + last.entry.size - first
             let sink = ByteArraySink()
             do {
-                _ = try index.read(offset: first, length: lastOffset + lastItem.entry.size - first, into: sink)
+                guard length >= 0, first + length <= index.uncompressedSize else {
+                    throw MailKeepError.malformed(path: path, offset: first, reason: "the manifest places messages beyond the archive's end")
+                }
+                _ = try index.read(offset: first, length: length, into: sink)
             } catch {
                 log.add(file: path, offset: first, "could not decode the messages here: \(error)")
                 continue
             }
             try sink.bytes.withUnsafeBytes { bytes in
-                for (entry, facts) in run {
-                    guard let offset = entry.offset else { continue }
+                for (entry, offset) in run {
                     let start = Int(offset - first)
                     let end = start + Int(entry.size)
-                    guard end <= bytes.count else {
+                    guard start >= 0, end <= bytes.count else {
                         log.add(file: "\(path):\(entry.path)", offset: offset, "the archive ends before this message")
                         continue
                     }
@@ -311,17 +324,13 @@ extension BundleReader: SelectiveSource {
                                 "checksum mismatch (Message-ID \(entry.messageID.map { "<\($0)>" } ?? "none")); damaged, not used")
                         continue
                     }
-                    try body(entry.metadata(source: path), content, LazyFacts(content, known: facts))
+                    let meta = entry.metadata(source: path, separator: infoSeparator)
+                    let facts = LazyFacts(content)
+                    if selection.matches(meta, size: entry.size, facts: { facts.value }) {
+                        try body(meta, content, facts)
+                    }
                 }
             }
         }
-    }
-}
-
-extension ManifestEntry {
-    /// What selection needs, as the manifest recorded it.
-    package var facts: MessageFacts {
-        MessageFacts(date: date, from: from.map { [$0] } ?? [], to: to.map { [$0] } ?? [], subject: subject ?? "",
-                     messageID: messageID)
     }
 }

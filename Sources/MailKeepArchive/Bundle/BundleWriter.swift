@@ -1,5 +1,6 @@
 import MailKeepIO
 import MailKeepFormats
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -67,6 +68,12 @@ public final class BundleWriter: MessageSink {
     private var directories = Set<String>()
     private let created: Int64
     private var mboxIndexes: [String: Int64] = [:]
+    /// Sorted keys: two runs over the same mail write the same bytes.
+    private let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
     public private(set) var written = 0
     public private(set) var contentBytes: Int64 = 0
     public var bytesWritten: Int64 { counted.count }
@@ -112,16 +119,9 @@ public final class BundleWriter: MessageSink {
         manifest = try SpoolFile(purpose: "manifest")
         sums = try SpoolFile(purpose: "sums")
 
-        var header = JSONLine()
-        header.add("format", "mailkeep-bundle")
-        header.add("version", Int64(1))
-        header.add("created", iso8601UTC(created))
-        header.add("tool", "mailkeep \(mailkeepVersion)")
-        header.add("top", top)
-        header.add("info_separator", String(options.infoSeparator))
-        header.add("sources", sources)
+        let header = BundleHeader(created: created, top: top, infoSeparator: options.infoSeparator, sources: sources)
         try addDirectory(top)
-        try addSmallFile("mailkeep-bundle.json", Array((header.text + "\n").utf8))
+        try addSmallFile("mailkeep-bundle.json", Array(try encoder.encode(header)) + [0x0A])
     }
 
     /// `mail-2026-11-29.tar.xz` -> `mail-2026-11-29`; stdout gets `mailkeep-DATE`.
@@ -186,12 +186,7 @@ public final class BundleWriter: MessageSink {
                                   flags: meta.flags, isNew: isNew)
         entry.offset = offset
         entry.received = meta.received
-        let facts = MessageFacts(content: content)
-        entry.messageID = facts.messageID
-        entry.date = facts.date
-        entry.from = facts.from.joined(separator: ", ")
-        entry.to = facts.to.joined(separator: ", ")
-        entry.subject = facts.subject
+        entry.facts = RecordedFacts(MessageFacts(content: content))
         if let fromLine = meta.fromLine {
             entry.mboxSource = meta.source
             let index = mboxIndexes[meta.source, default: 0]
@@ -201,9 +196,30 @@ public final class BundleWriter: MessageSink {
             entry.mboxHeaders = meta.mboxHeaders
             entry.mboxHeadersOffset = Int64(meta.mboxHeadersOffset)
         }
-        try manifest.write(entry.jsonLine + "\n")
+        try manifestLine(entry, relative).withUnsafeBytes { try manifest.write($0) }
         written += 1
         contentBytes += Int64(content.count)
+    }
+
+    /// The entry as one manifest line, never longer than a reader accepts: header facts too
+    /// long to record are left out (a reader then reads the message to select it), and as a
+    /// last resort the mbox metadata, with a warning.
+    private func manifestLine(_ entry: ManifestEntry, _ relative: String) throws -> [UInt8] {
+        var entry = entry
+        var line = try encoder.encode(entry)
+        if line.count > BundleManifest.longestLine {
+            entry.facts = RecordedFacts(date: entry.facts.date, from: .unrecorded, to: .unrecorded, subject: .unrecorded,
+                                        messageID: .unrecorded)
+            line = try encoder.encode(entry)
+        }
+        if line.count > BundleManifest.longestLine {
+            log.add(file: "\(path):\(relative)", offset: nil,
+                    "its mbox From_ line and headers are too long for the manifest; an mbox rebuilt from this bundle will lack them")
+            entry.fromLine = nil
+            entry.mboxHeaders = nil
+            line = try encoder.encode(entry)
+        }
+        return Array(line) + [0x0A]
     }
 
     public func finish() throws {

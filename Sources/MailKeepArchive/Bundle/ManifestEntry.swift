@@ -2,8 +2,90 @@ import MailKeepIO
 import MailKeepFormats
 import Foundation
 
-/// One line of a bundle's `MANIFEST.jsonl` (docs/bundle-format.md).
-public struct ManifestEntry: Sendable, Equatable {
+/// A bundle's header, `mailkeep-bundle.json` (docs/bundle-format.md).
+///
+/// Keys a reader does not know are ignored, so a later version can add what it needs without
+/// breaking older readers; `version` goes up only when an older reader would misread the
+/// bundle, and a reader refuses a version above the one it knows.
+public struct BundleHeader: Codable, Sendable, Equatable {
+    public static let format = "mailkeep-bundle"
+    /// 2: the manifest records addresses as arrays and a missing Date or Message-ID as null.
+    /// 1: addresses as one joined string, header facts only where present.
+    public static let currentVersion = 2
+
+    public var version: Int
+    /// When the bundle was packed, Unix seconds.
+    public var created: Int64?
+    public var tool: String?
+    public var top: String?
+    /// The character between a message file's unique name and `2,FLAGS` inside the bundle.
+    public var infoSeparator: Character
+    public var sources: [String]
+
+    public init(created: Int64, top: String, infoSeparator: Character, sources: [String]) {
+        version = Self.currentVersion
+        self.created = created
+        tool = "mailkeep \(mailkeepVersion)"
+        self.top = top
+        self.infoSeparator = infoSeparator
+        self.sources = sources
+    }
+
+    package enum CodingKeys: String, CodingKey {
+        case format, version, created, tool, top, infoSeparator = "info_separator", sources
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        guard try c.decode(String.self, forKey: .format) == Self.format else {
+            throw DecodingError.dataCorruptedError(forKey: .format, in: c, debugDescription: "not \"\(Self.format)\"")
+        }
+        version = try c.decode(Int.self, forKey: .version)
+        created = try c.decodeIfPresent(String.self, forKey: .created).map { try isoTime($0, .created, c) }
+        tool = try c.decodeIfPresent(String.self, forKey: .tool)
+        top = try c.decodeIfPresent(String.self, forKey: .top)
+        let separator = try c.decodeIfPresent(String.self, forKey: .infoSeparator) ?? ":"
+        // It splits file names the reader then writes: one ASCII punctuation character.
+        guard separator.count == 1, let first = separator.first, first.isASCII, first.isPunctuation || first.isSymbol,
+              first != "/", first != "." else {
+            throw DecodingError.dataCorruptedError(forKey: .infoSeparator, in: c, debugDescription: "\"\(separator)\" is not one punctuation character")
+        }
+        infoSeparator = first
+        sources = try c.decodeIfPresent([String].self, forKey: .sources) ?? []
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(Self.format, forKey: .format)
+        try c.encode(version, forKey: .version)
+        try c.encodeIfPresent(created.map(iso8601UTC), forKey: .created)
+        try c.encodeIfPresent(tool, forKey: .tool)
+        try c.encodeIfPresent(top, forKey: .top)
+        try c.encode(String(infoSeparator), forKey: .infoSeparator)
+        try c.encode(sources, forKey: .sources)
+    }
+
+    /// Reads a header file; a version this mailkeep does not know is refused.
+    public static func read(_ bytes: some Sequence<UInt8>, bundle: String) throws -> BundleHeader {
+        let header: BundleHeader
+        do {
+            header = try JSONDecoder().decode(BundleHeader.self, from: Data(bytes))
+        } catch let error as DecodingError {
+            throw MailKeepError.malformed(path: "\(bundle):mailkeep-bundle.json", offset: nil, reason: "not a mailkeep bundle header: \(describe(error))")
+        }
+        guard (1...currentVersion).contains(header.version) else {
+            throw MailKeepError.unrecognized(path: bundle, reason: "bundle format version \(header.version) is not one this mailkeep understands (1 to \(currentVersion))")
+        }
+        return header
+    }
+}
+
+/// One line of a bundle's `MANIFEST.jsonl` (docs/bundle-format.md): where a message is in the
+/// archive, its folder and flags, and what its headers said when it was packed.
+///
+/// Every number is checked against what a bundle can hold when the line is read, so no value
+/// from a manifest can overflow arithmetic later.
+public struct ManifestEntry: Codable, Sendable {
     public var path: String
     public var size: Int64
     public var sha256: String
@@ -12,16 +94,23 @@ public struct ManifestEntry: Sendable, Equatable {
     public var flags: String
     public var isNew: Bool
     public var received: Int64?
-    public var messageID: String?
-    public var date: Int64?
-    public var from: String?
-    public var to: String?
-    public var subject: String?
+    /// IMAP keyword names (`$Forwarded`, `Wichtig`); empty when the message has none.
+    public var keywords: [String] = []
+    /// What the headers said, as far as the line records it: selection through the manifest
+    /// rules a message out only on these.
+    public var facts: RecordedFacts = .none
     public var mboxSource: String?
     public var mboxIndex: Int64?
     public var fromLine: [UInt8]?
     public var mboxHeaders: [UInt8]?
     public var mboxHeadersOffset: Int64?
+
+    /// The largest message file a bundle may hold: mail servers refuse messages of a tenth of
+    /// it, and readers hold one message whole.
+    public static let largestSize: Int64 = 512 << 20
+    /// Content offsets in the tar stream are 512-byte aligned and below this (1 EiB), so that
+    /// `offset + size` never overflows.
+    public static let largestOffset: Int64 = 1 << 60
 
     public init(path: String, size: Int64, sha256: String, folder: String, flags: String, isNew: Bool) {
         self.path = path
@@ -32,77 +121,208 @@ public struct ManifestEntry: Sendable, Equatable {
         self.isNew = isNew
     }
 
-    public var jsonLine: String {
-        var j = JSONLine()
-        j.add("path", path)
-        j.add("size", size)
-        j.add("sha256", sha256)
-        j.add("offset", offset)
-        j.add("folder", folder)
-        j.add("flags", flags)
-        j.add("new", isNew)
-        j.add("received", received.map(iso8601UTC))
-        j.add("message_id", messageID)
-        j.add("date", date.map(iso8601UTC))
-        j.add("from", from)
-        j.add("to", to)
-        j.add("subject", subject)
-        j.add("mbox_source", mboxSource)
-        j.add("mbox_index", mboxIndex)
-        Self.addBytes(&j, "from_line", fromLine)
-        Self.addBytes(&j, "mbox_headers", mboxHeaders)
-        j.add("mbox_headers_offset", mboxHeaders == nil ? nil : mboxHeadersOffset)
-        return j.text
+    /// The Message-ID, when the line records one.
+    public var messageID: String? { facts.messageID.value ?? nil }
+    public var subject: String? { facts.subject.value }
+
+    package enum CodingKeys: String, CodingKey {
+        case path, size, sha256, offset, folder, flags, isNew = "new", received, keywords, date, from, to, subject
+        case messageID = "message_id", mboxSource = "mbox_source", mboxIndex = "mbox_index"
+        case fromLine = "from_line", fromLineBase64 = "from_line_base64"
+        case mboxHeaders = "mbox_headers", mboxHeadersBase64 = "mbox_headers_base64"
+        case mboxHeadersOffset = "mbox_headers_offset"
     }
 
-    /// Bytes that are valid UTF-8 go in as a string, others as base64 under `KEY_base64`.
-    private static func addBytes(_ j: inout JSONLine, _ key: String, _ bytes: [UInt8]?) {
-        guard let bytes else { return }
-        if let text = String(validatingUTF8Bytes: bytes) {
-            j.add(key, text)
-        } else {
-            j.add(key + "_base64", Data(bytes).base64EncodedString())
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func invalid(_ key: CodingKeys, _ what: String) -> DecodingError {
+            .dataCorruptedError(forKey: key, in: c, debugDescription: what)
+        }
+        path = try c.decode(String.self, forKey: .path)
+        size = try c.decode(Int64.self, forKey: .size)
+        guard (0...Self.largestSize).contains(size) else { throw invalid(.size, "\(size) is outside 0 to \(Self.largestSize)") }
+        sha256 = try c.decode(String.self, forKey: .sha256)
+        guard sha256.utf8.count == 64, sha256.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else {
+            throw invalid(.sha256, "not 64 lower-case hex digits")
+        }
+        offset = try c.decodeIfPresent(Int64.self, forKey: .offset)
+        if let offset, !(0...Self.largestOffset).contains(offset) || offset % 512 != 0 {
+            throw invalid(.offset, "\(offset) is not a tar content offset")
+        }
+        folder = try c.decodeIfPresent(String.self, forKey: .folder) ?? ""
+        flags = try c.decodeIfPresent(String.self, forKey: .flags) ?? ""
+        isNew = try c.decodeIfPresent(Bool.self, forKey: .isNew) ?? false
+        received = try c.decodeIfPresent(String.self, forKey: .received).map { try isoTime($0, .received, c) }
+        keywords = try c.decodeIfPresent([String].self, forKey: .keywords) ?? []
+
+        // An absent key records nothing; null records that the message has no such header.
+        func nullable<T: Sendable & Equatable>(_ key: CodingKeys, _ read: () throws -> T) throws -> Recorded<T?> {
+            guard c.contains(key) else { return .unrecorded }
+            return try c.decodeNil(forKey: key) ? .recorded(nil) : .recorded(read())
+        }
+        // Version 1 joined the addresses into one string, which cannot be split back exactly
+        // (a display name may hold a comma): such a line records no addresses.
+        func addresses(_ key: CodingKeys) throws -> Recorded<[String]> {
+            guard c.contains(key) else { return .unrecorded }
+            if let list = try? c.decode([String].self, forKey: key) { return .recorded(list) }
+            _ = try c.decode(String.self, forKey: key)
+            return .unrecorded
+        }
+        var subject = Recorded<String>.unrecorded
+        if c.contains(.subject) { subject = .recorded(try c.decodeIfPresent(String.self, forKey: .subject) ?? "") }
+        facts = RecordedFacts(
+            date: try nullable(.date) { try isoTime(try c.decode(String.self, forKey: .date), .date, c) },
+            from: try addresses(.from), to: try addresses(.to), subject: subject,
+            messageID: try nullable(.messageID) { try c.decode(String.self, forKey: .messageID) })
+
+        mboxSource = try c.decodeIfPresent(String.self, forKey: .mboxSource)
+        mboxIndex = try c.decodeIfPresent(Int64.self, forKey: .mboxIndex)
+        if let mboxIndex, mboxIndex < 0 { throw invalid(.mboxIndex, "\(mboxIndex) is negative") }
+        fromLine = try Self.bytes(c, .fromLine, .fromLineBase64)
+        mboxHeaders = try Self.bytes(c, .mboxHeaders, .mboxHeadersBase64)
+        mboxHeadersOffset = try c.decodeIfPresent(Int64.self, forKey: .mboxHeadersOffset)
+        if let at = mboxHeadersOffset, !(0...size).contains(at) {
+            throw invalid(.mboxHeadersOffset, "\(at) is outside the message's \(size) bytes")
         }
     }
 
-    /// Parses one manifest line; nil when it is not a valid entry.
-    public init?(jsonLine line: Substring) {
-        guard let data = line.data(using: .utf8),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let path = object["path"] as? String, let size = (object["size"] as? NSNumber)?.int64Value,
-              let sha = object["sha256"] as? String
-        else { return nil }
-        self.init(path: path, size: size, sha256: sha, folder: object["folder"] as? String ?? "",
-                  flags: object["flags"] as? String ?? "", isNew: object["new"] as? Bool ?? false)
-        offset = (object["offset"] as? NSNumber)?.int64Value
-        received = (object["received"] as? String).flatMap(parseISO8601)
-        messageID = object["message_id"] as? String
-        date = (object["date"] as? String).flatMap(parseISO8601)
-        from = object["from"] as? String
-        to = object["to"] as? String
-        subject = object["subject"] as? String
-        mboxSource = object["mbox_source"] as? String
-        mboxIndex = (object["mbox_index"] as? NSNumber)?.int64Value
-        fromLine = Self.bytes(object, "from_line")
-        mboxHeaders = Self.bytes(object, "mbox_headers")
-        mboxHeadersOffset = (object["mbox_headers_offset"] as? NSNumber)?.int64Value
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(path, forKey: .path)
+        try c.encode(size, forKey: .size)
+        try c.encode(sha256, forKey: .sha256)
+        try c.encodeIfPresent(offset, forKey: .offset)
+        try c.encode(folder, forKey: .folder)
+        try c.encode(flags, forKey: .flags)
+        try c.encode(isNew, forKey: .isNew)
+        // A file time outside years 0000-9999 (a Maildir mtime can be anything) has no ISO 8601
+        // form a reader accepts: it is left out rather than written unreadable.
+        try c.encodeIfPresent(received.map(iso8601UTC).flatMap { parseISO8601($0) == received ? $0 : nil }, forKey: .received)
+        if !keywords.isEmpty { try c.encode(keywords, forKey: .keywords) }
+        if case .recorded(let date) = facts.date { try c.encode(date.map(iso8601UTC), forKey: .date) }
+        if case .recorded(let id) = facts.messageID { try c.encode(id, forKey: .messageID) }
+        try c.encodeIfPresent(facts.from.value, forKey: .from)
+        try c.encodeIfPresent(facts.to.value, forKey: .to)
+        try c.encodeIfPresent(facts.subject.value, forKey: .subject)
+        try c.encodeIfPresent(mboxSource, forKey: .mboxSource)
+        try c.encodeIfPresent(mboxIndex, forKey: .mboxIndex)
+        try Self.encodeBytes(&c, fromLine, .fromLine, .fromLineBase64)
+        try Self.encodeBytes(&c, mboxHeaders, .mboxHeaders, .mboxHeadersBase64)
+        if mboxHeaders != nil { try c.encodeIfPresent(mboxHeadersOffset, forKey: .mboxHeadersOffset) }
     }
 
-    private static func bytes(_ object: [String: Any], _ key: String) -> [UInt8]? {
-        if let s = object[key] as? String { return Array(s.utf8) }
-        if let b = object[key + "_base64"] as? String, let d = Data(base64Encoded: b) { return Array(d) }
-        return nil
+    /// Bytes that are valid UTF-8 go in as a string, others as base64 under `KEY_base64`.
+    private static func encodeBytes(_ c: inout KeyedEncodingContainer<CodingKeys>, _ bytes: [UInt8]?,
+                                    _ key: CodingKeys, _ base64Key: CodingKeys) throws {
+        guard let bytes else { return }
+        if let text = String(validatingUTF8Bytes: bytes) {
+            try c.encode(text, forKey: key)
+        } else {
+            try c.encode(Data(bytes).base64EncodedString(), forKey: base64Key)
+        }
     }
 
-    /// The message's metadata as mailkeep carries it between formats.
-    public func metadata(source: String) -> MessageMetadata {
-        let name = FileSystem.baseName(path)
-        let parsed = MaildirName.parse(name)
+    private static func bytes(_ c: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys, _ base64Key: CodingKeys) throws -> [UInt8]? {
+        if let text = try c.decodeIfPresent(String.self, forKey: key) { return Array(text.utf8) }
+        guard let encoded = try c.decodeIfPresent(String.self, forKey: base64Key) else { return nil }
+        guard let data = Data(base64Encoded: encoded) else {
+            throw DecodingError.dataCorruptedError(forKey: base64Key, in: c, debugDescription: "not base64")
+        }
+        return Array(data)
+    }
+
+    /// The message's metadata as mailkeep carries it between formats. `separator` is the
+    /// bundle's info separator, which splits the file name into unique name and flags.
+    public func metadata(source: String, separator: Character) -> MessageMetadata {
+        let parsed = MaildirName.parse(FileSystem.baseName(path), extraSeparator: separator)
         return MessageMetadata(folder: folder.isEmpty ? [] : folder.split(separator: "/").map(String.init),
                                flags: flags, isNew: isNew, received: received, fromLine: fromLine,
                                mboxHeaders: mboxHeaders, mboxHeadersOffset: Int(mboxHeadersOffset ?? 0),
                                uniqueName: parsed.unique, source: DiagnosticFormat.member(path, of: source), sourceOffset: offset ?? 0,
                                contentSHA256: sha256)
+    }
+}
+
+/// A bundle's manifest as every tool reads it: the entries by path in manifest order, and each
+/// line that could not be used, by number, with the reason.
+///
+/// A line longer than `longestLine` is passed over without being decoded: no manifest line
+/// mailkeep writes is that long (`BundleWriter` leaves out what would make it so).
+public struct BundleManifest: Sendable {
+    public struct Problem: Sendable {
+        /// 1-based line number in MANIFEST.jsonl.
+        public var line: Int
+        /// The entry, when the line was valid but its path was already listed.
+        public var duplicate: ManifestEntry?
+        public var what: String
+    }
+
+    public static let longestLine = 16 << 20
+
+    public private(set) var entries: [String: ManifestEntry] = [:]
+    public private(set) var order: [String] = []
+    public private(set) var problems: [Problem] = []
+
+    public init() {}
+
+    /// Reads the bytes of MANIFEST.jsonl.
+    public init(_ bytes: UnsafeRawBufferPointer) {
+        let decoder = JSONDecoder()
+        var start = 0
+        var lineNumber = 0
+        while start < bytes.count {
+            lineNumber += 1
+            let end = bytes[start...].firstIndex(of: 0x0A) ?? bytes.count
+            defer { start = end + 1 }
+            guard end > start else { continue }
+            guard end - start <= Self.longestLine else {
+                problems.append(Problem(line: lineNumber, what: "line \(lineNumber) is longer than \(Self.longestLine >> 20) MiB; not read"))
+                continue
+            }
+            let entry: ManifestEntry
+            do {
+                entry = try decoder.decode(ManifestEntry.self, from: Data(bytes[start..<end]))
+            } catch let error as DecodingError {
+                problems.append(Problem(line: lineNumber, what: "line \(lineNumber) is not a valid entry: \(describe(error))"))
+                continue
+            } catch {
+                problems.append(Problem(line: lineNumber, what: "line \(lineNumber) is not a valid entry: \(error)"))
+                continue
+            }
+            guard entries[entry.path] == nil else {
+                problems.append(Problem(line: lineNumber, duplicate: entry, what: "line \(lineNumber): \(entry.path) is listed twice"))
+                continue
+            }
+            entries[entry.path] = entry
+            order.append(entry.path)
+        }
+    }
+
+    public init(_ bytes: [UInt8]) {
+        self = bytes.withUnsafeBytes { BundleManifest($0) }
+    }
+}
+
+/// A time as the format writes it (ISO 8601, see `parseISO8601`), or a decoding error.
+private func isoTime<K: CodingKey>(_ text: String, _ key: K, _ c: KeyedDecodingContainer<K>) throws -> Int64 {
+    guard let seconds = parseISO8601(text) else {
+        throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "\"\(text)\" is not an ISO 8601 time")
+    }
+    return seconds
+}
+
+/// A decoding error as one line: which key, and what is wrong with it.
+package func describe(_ error: DecodingError) -> String {
+    func key(_ path: [CodingKey]) -> String {
+        path.isEmpty ? "" : "\"" + path.map(\.stringValue).joined(separator: ".") + "\": "
+    }
+    switch error {
+    case let .keyNotFound(k, context): return key(context.codingPath) + "no \"\(k.stringValue)\""
+    case let .typeMismatch(type, context): return key(context.codingPath) + "not of type \(type)"
+    case let .valueNotFound(_, context): return key(context.codingPath) + "null"
+    case let .dataCorrupted(context):
+        return context.codingPath.isEmpty ? "not JSON" : key(context.codingPath) + context.debugDescription
+    @unknown default: return "\(error)"
     }
 }
 

@@ -34,12 +34,12 @@ public struct MailConvert: MailKeepCommand {
     )
 
     @Argument(help: "Mail to read: mbox, Maildir, .eml, a bundle, or - for stdin.")
-    var sources: [String]
+    package var sources: [String]
 
     @Option(name: .shortAndLong, help: "Where to write; - for an mbox stream on stdout.")
-    var output: String
+    package var output: String
 
-    @OptionGroup var writing: WritingOptions
+    @OptionGroup package var writing: WritingOptions
 
     public func validate() throws {
         try writing.validate(destination: output)

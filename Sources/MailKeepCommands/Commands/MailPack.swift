@@ -35,27 +35,27 @@ public struct MailPack: MailKeepCommand {
     )
 
     @Argument(help: "Mail to pack: mbox, Maildir, .eml, a bundle, or - for stdin.")
-    var sources: [String]
+    package var sources: [String]
 
     @Option(name: .shortAndLong, help: "The bundle to write (.tar.xz, .tar.gz or .tar); - for stdout.")
-    var output: String
+    package var output: String
 
     @Option(help: "xz, gzip or none (default: from the output name, else xz).")
-    var compression: Compression?
+    package var compression: Compression?
 
     @Option(help: "Compression level: xz preset 0-9 (default 1, see README) or gzip level 1-9 (default 6).")
-    var level: Int?
+    package var level: Int?
 
     @Option(help: "Compression threads (default: all cores).")
-    var threads: Int = 0
+    package var threads: Int = 0
 
     @Option(help: ArgumentHelp("Split the output into files of at most SIZE (4G, 3900M) named BUNDLE.001, .002, ...", valueName: "size"))
-    var volumeSize: String?
+    package var volumeSize: String?
 
-    @OptionGroup var infoSeparator: InfoSeparatorOption
+    @OptionGroup package var infoSeparator: InfoSeparatorOption
 
     @Flag(help: "Read the written bundle back from disk and verify it before exiting.")
-    var verify = false
+    package var verify = false
 
     public func validate() throws {
         if let level, !(0...9).contains(level) { throw ValidationError("--level must be 0-9") }

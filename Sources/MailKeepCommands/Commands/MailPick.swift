@@ -25,12 +25,12 @@ public struct MailPick: MailKeepCommand {
     )
 
     @Argument(help: "Mail to read (default: stdin).")
-    var sources: [String] = ["-"]
+    package var sources: [String] = ["-"]
 
-    @OptionGroup var select: SelectionOptions
+    @OptionGroup package var select: SelectionOptions
 
     @Option(help: "mbox dialect to write.")
-    var mboxVariant: MboxVariant = .mboxrd
+    package var mboxVariant: MboxVariant = .mboxrd
 
     public func execute(on console: Console) throws -> Int32 {
         let log = console.warningLog()

@@ -33,19 +33,19 @@ public struct MailRestore: MailKeepCommand {
     )
 
     @Argument(help: "Mail to restore from; - for stdin.")
-    var source: String
+    package var source: String
 
     @Option(name: .shortAndLong, help: "The folder tree to restore into.")
-    var output: String
+    package var output: String
 
     @Option(help: ArgumentHelp("Put every restored message into this one folder (e.g. Recovered, or Archive/Recovered).", valueName: "folder"))
-    var into: String?
+    package var into: String?
 
     @Flag(help: "Print what would be restored (as mailscan does) and write nothing.")
-    var dryRun = false
+    package var dryRun = false
 
-    @OptionGroup var select: SelectionOptions
-    @OptionGroup var writing: WritingOptions
+    @OptionGroup package var select: SelectionOptions
+    @OptionGroup package var writing: WritingOptions
 
     public func validate() throws {
         try writing.validate(destination: output)

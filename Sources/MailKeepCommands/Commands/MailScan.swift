@@ -28,12 +28,12 @@ public struct MailScan: MailKeepCommand {
     )
 
     @Argument(help: "Mail to read; - for stdin.")
-    var sources: [String] = ["-"]
+    package var sources: [String] = ["-"]
 
-    @OptionGroup var select: SelectionOptions
+    @OptionGroup package var select: SelectionOptions
 
     @Flag(help: "One JSON object per line, with folder, flags, date, received, from, to, subject, message_id, size, sha256.")
-    var json = false
+    package var json = false
 
     public func execute(on console: Console) throws -> Int32 {
         let log = console.warningLog()

@@ -35,16 +35,16 @@ public struct MailVerify: MailKeepCommand {
     )
 
     @Argument(help: "Bundles (or their first volume, NAME.001), directories with SHA256SUMS, Maildirs or mboxes.")
-    var targets: [String]
+    package var targets: [String]
 
     @Option(help: ArgumentHelp("Also check that every message of this live Maildir or mbox is in the bundle.", valueName: "source"))
-    var against: String?
+    package var against: String?
 
     @Flag(help: "One JSON object per target: target, kind, ok, messages, problems (path, offset, message_id, problem), notes.")
-    var json = false
+    package var json = false
 
     @Option(help: "Decompression threads (default: all cores).")
-    var threads: Int = 0
+    package var threads: Int = 0
 
     public func execute(on console: Console) throws -> Int32 {
         let log = console.warningLog()
@@ -69,7 +69,7 @@ public struct MailVerify: MailKeepCommand {
     }
 
     /// Chooses the check by what the target is.
-    func verifyTarget(_ target: String, log: WarningLog) throws -> VerifyReport {
+    package func verifyTarget(_ target: String, log: WarningLog) throws -> VerifyReport {
         switch try FileSystem.kind(target, followLinks: true) {
         case .directory:
             if try FileSystem.kind(FileSystem.join(target, "SHA256SUMS")) == .regular {
@@ -92,7 +92,7 @@ public struct MailVerify: MailKeepCommand {
     }
 
     /// Mail without checksums can only be read through: every warning is a problem.
-    func readThrough(_ target: String, kind: String, log: WarningLog) throws -> VerifyReport {
+    package func readThrough(_ target: String, kind: String, log: WarningLog) throws -> VerifyReport {
         var report = VerifyReport(target: target, kind: kind)
         let local = WarningLog { warning in if warning.isNotice { log.add(warning) } }
         let list = try SourceList([target], log: local)

@@ -47,7 +47,7 @@ public struct MessageFacts: Sendable {
     public var to: [String]
     public var subject: String
     public var messageID: String?
-    /// The parsed headers, for `--header`; nil when the facts came from a bundle manifest.
+    /// The parsed headers, for `--header`.
     public var summary: MessageSummary?
 
     public init(date: Int64?, from: [String], to: [String], subject: String, messageID: String?, summary: MessageSummary? = nil) {
@@ -66,10 +66,52 @@ public struct MessageFacts: Sendable {
                   subject: s.subject ?? "", messageID: s.messageID, summary: s)
     }
 
-    /// Decoded values of every header named `name`.
-    public func values(ofHeader name: String) -> [String] {
-        summary?.decodedHeaders(named: name) ?? []
+}
+
+/// A fact about a message that a source may not have recorded.
+public enum Recorded<Value: Sendable & Equatable>: Sendable, Equatable {
+    case recorded(Value)
+    case unrecorded
+
+    public var value: Value? {
+        if case .recorded(let value) = self { return value }
+        return nil
     }
+}
+
+/// What a source knows about a message's headers without reading it (a bundle manifest), or
+/// everything, for a message that was read. Selection rules a message out only on what is
+/// recorded here, so a source that records less selects more candidates, never fewer.
+public struct RecordedFacts: Sendable {
+    /// The Date header; `.recorded(nil)` when the message has none that parses.
+    public var date: Recorded<Int64?>
+    public var from: Recorded<[String]>
+    public var to: Recorded<[String]>
+    public var subject: Recorded<String>
+    public var messageID: Recorded<String?>
+    /// The parsed headers, for `--header`; only a message that was read has them.
+    public var summary: MessageSummary?
+
+    public init(date: Recorded<Int64?>, from: Recorded<[String]>, to: Recorded<[String]>, subject: Recorded<String>,
+                messageID: Recorded<String?>, summary: MessageSummary? = nil) {
+        self.date = date
+        self.from = from
+        self.to = to
+        self.subject = subject
+        self.messageID = messageID
+        self.summary = summary
+    }
+
+    /// Everything a read message says (facts made without headers have none to match).
+    public init(_ facts: MessageFacts) {
+        self.init(date: .recorded(facts.date), from: .recorded(facts.from), to: .recorded(facts.to),
+                  subject: .recorded(facts.subject), messageID: .recorded(facts.messageID),
+                  summary: facts.summary ?? MessageSummary([]))
+    }
+
+    /// Nothing recorded: only folder, flags and size can decide.
+    public static let none = RecordedFacts(date: .unrecorded, from: .unrecorded, to: .unrecorded, subject: .unrecorded,
+                                           messageID: .unrecorded)
 }
 
 /// Which messages a tool acts on: the options every selecting tool shares, as data.
@@ -105,15 +147,25 @@ public struct Selection: Sendable {
     }
 
     /// The date selection uses: the Date header, else the received time (or only the received
-    /// time with `--date-source received`).
-    public func effectiveDate(facts: MessageFacts?, received: Int64?) -> Int64? {
-        switch dateSource {
-        case .header: return facts?.date ?? received
-        case .received: return received
+    /// time with `--date-source received`); `.unrecorded` when the Date header is not known.
+    package func effectiveDate(_ headerDate: Recorded<Int64?>, received: Int64?) -> Recorded<Int64?> {
+        switch (dateSource, headerDate) {
+        case (.received, _): return .recorded(received)
+        case (.header, .recorded(let date)): return .recorded(date ?? received)
+        case (.header, .unrecorded): return .unrecorded
         }
     }
 
+    /// Whether a message that was read is selected.
     public func matches(_ meta: MessageMetadata, size: Int64, facts: () -> MessageFacts) -> Bool {
+        admits(meta, size: size) { RecordedFacts(facts()) }
+    }
+
+    /// False when what is recorded rules the message out. With everything recorded (a message
+    /// that was read) this is the selection's answer; with less (a manifest line) it keeps every
+    /// message the full answer would keep, so it can narrow candidates but never decide alone
+    /// what it did not record.
+    public func admits(_ meta: MessageMetadata, size: Int64, facts: () -> RecordedFacts) -> Bool {
         if let minSize, size < minSize { return false }
         if let maxSize, size > maxSize { return false }
         if !withFlags.isEmpty, !withFlags.contains(where: { $0.allSatisfy(meta.flags.contains) }) { return false }
@@ -124,21 +176,23 @@ public struct Selection: Sendable {
         }
         guard needsHeaders else { return true }
         let f = facts()
-        if since != nil || until != nil {
-            guard let date = effectiveDate(facts: f, received: meta.received) else { return false }
+        if since != nil || until != nil, case .recorded(let date) = effectiveDate(f.date, received: meta.received) {
+            guard let date else { return false }
             if let since, date < since { return false }
             if let until, date >= until { return false }
         }
-        if !from.isEmpty, !from.contains(where: { p in f.from.contains(where: p.matches) }) { return false }
-        if !to.isEmpty, !to.contains(where: { p in f.to.contains(where: p.matches) }) { return false }
-        if !subject.isEmpty, !subject.contains(where: { $0.matches(f.subject) }) { return false }
-        if !messageIDs.isEmpty {
-            guard let id = f.messageID.map(normalizedMessageID), messageIDs.contains(id) else { return false }
+        if !from.isEmpty, case .recorded(let senders) = f.from,
+           !from.contains(where: { p in senders.contains(where: p.matches) }) { return false }
+        if !to.isEmpty, case .recorded(let recipients) = f.to,
+           !to.contains(where: { p in recipients.contains(where: p.matches) }) { return false }
+        if !subject.isEmpty, case .recorded(let text) = f.subject, !subject.contains(where: { $0.matches(text) }) { return false }
+        if !messageIDs.isEmpty, case .recorded(let id) = f.messageID {
+            guard let id = id.map(normalizedMessageID), messageIDs.contains(id) else { return false }
         }
-        if !headers.isEmpty {
+        if !headers.isEmpty, let summary = f.summary {
             let byName = Dictionary(grouping: headers, by: { $0.name })
             for (name, patterns) in byName {
-                let values = f.values(ofHeader: name)
+                let values = summary.decodedHeaders(named: name)
                 guard patterns.contains(where: { p in values.contains(where: p.pattern.matches) }) else { return false }
             }
         }
@@ -160,7 +214,8 @@ public func parseSize(_ text: String) -> Int64? {
     let multipliers: [Character: Int64] = ["k": 1 << 10, "K": 1 << 10, "m": 1 << 20, "M": 1 << 20, "g": 1 << 30, "G": 1 << 30, "t": 1 << 40, "T": 1 << 40]
     if let m = multipliers[last] {
         guard let n = Int64(text.dropLast()), n >= 0 else { return nil }
-        return n * m
+        let (bytes, overflow) = n.multipliedReportingOverflow(by: m)
+        return overflow ? nil : bytes
     }
     return Int64(text).flatMap { $0 >= 0 ? $0 : nil }
 }
@@ -183,10 +238,6 @@ public final class LazyFacts {
     private let content: UnsafeRawBufferPointer
     private var cached: MessageFacts?
     package init(_ content: UnsafeRawBufferPointer) { self.content = content }
-    package init(_ content: UnsafeRawBufferPointer, known: MessageFacts) {
-        self.content = content
-        cached = known
-    }
     public var value: MessageFacts {
         if let cached { return cached }
         let facts = MessageFacts(content: content)
