@@ -1,8 +1,8 @@
 /// Writes one `.eml` file per message, in a directory per folder.
 ///
 /// An `.eml` file holds only the message, so flags and the From_ line are not kept (the file's
-/// mtime keeps the received time). Names are deterministic (`TIME-SHA256PREFIX.eml`), so a
-/// second run finds its files and writes nothing twice.
+/// mtime keeps the received time). Names are deterministic (`TIME-SHA256PREFIX.eml`, then the
+/// next name of `NameCandidates`), so a second run finds its files and writes nothing twice.
 public final class EmlWriter: MessageSink {
     private let root: String
     private let naming: FolderNaming
@@ -22,9 +22,9 @@ public final class EmlWriter: MessageSink {
         let dir = FileSystem.join(root, naming.relativeDirectory(meta.folder))
         if created.insert(meta.folder).inserted { try FileSystem.makeDirectory(dir) }
         let hash = meta.contentSHA256 ?? ContentHasher.sha256Hex(of: content)
-        var n = 0
+        var candidates = NameCandidates("\(meta.received ?? 0)-\(hash.prefix(16))")
         while true {
-            let name = "\(meta.received ?? 0)-\(hash.prefix(16))\(n == 0 ? "" : "-\(n)").eml"
+            let name = candidates.name + ".eml"
             let path = FileSystem.join(dir, name)
             if try FileSystem.kind(path) != .missing {
                 let (bytes, _) = try compare.load(path)
@@ -32,7 +32,7 @@ public final class EmlWriter: MessageSink {
                     skipped += 1
                     return
                 }
-                n += 1
+                candidates.next()
                 continue
             }
             let partial = FileSystem.join(dir, "." + name + ".partial")

@@ -13,7 +13,7 @@ import Darwin
 /// killed half-way leaves whole messages and, at worst, a file in `tmp/`; running it again
 /// converges, because names are deterministic (see `UniqueNamer`), and a message already
 /// present under its name with the same bytes is skipped, never written twice and never
-/// overwritten; different bytes under a taken name get a `~n` suffix instead.
+/// overwritten; different bytes under a taken name get the next name of `NameCandidates` instead.
 public final class MaildirWriter: MessageSink {
     public struct Options: Sendable {
         public var naming: FolderNaming
@@ -72,16 +72,15 @@ public final class MaildirWriter: MessageSink {
                 return
             }
         }
-        var unique = folder.namer.name(for: meta)
-        var attempt = 0
+        var candidates = folder.namer.name(for: meta, content: content)
         while true {
+            let unique = candidates.name
             if let present = folder.existing[unique] {
                 if try sameBytes(FileSystem.join(folder.path, present), content) {
                     count(meta, written: false)
                     return
                 }
-                attempt += 1
-                unique = "\(unique.split(separator: "~").first ?? Substring(unique))~\(attempt)"
+                candidates.next()
                 continue
             }
             let final = meta.isNew && meta.flags.isEmpty
