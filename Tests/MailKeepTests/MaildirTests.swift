@@ -87,6 +87,7 @@ import Testing
             var t = text
             try t.withUTF8 { try writer.write(meta, content: UnsafeRawBufferPointer($0)) }
         }
+        try writer.finish()
         #expect(writer.written == 2)
         #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/cur").sorted() == ["same:2,S", "same~1:2,S"])
     }
