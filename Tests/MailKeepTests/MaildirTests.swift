@@ -90,7 +90,32 @@ import Testing
             var t = text
             try t.withUTF8 { try writer.write(meta, content: UnsafeRawBufferPointer($0)) }
         }
+        try writer.finish()
         #expect(writer.written == 2)
         #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/cur").sorted() == ["same:2,S", "same~1:2,S"])
+    }
+
+    /// An mbox whose From_ lines carry no usable date (GYB's `From ID@host`, an invalid date)
+    /// gets the same names on every run: converted twice into one Maildir, it is not doubled.
+    @Test func undatedMboxConvertedTwiceIsNotDoubled() throws {
+        let root = try temporaryDirectory() + "/Mail"
+        let mbox = FixtureTests.fixtures + "/mbox/undated.mbox"
+        var names: [[String]] = []
+        for run in 0..<2 {
+            let log = WarningLog()
+            let summary = try convert(SourceList([mbox], log: log), to: root, options: ConvertOptions(format: .maildir), log: log)
+            #expect(summary.messages == 3)
+            #expect(summary.skipped == (run == 0 ? 0 : 3))
+            let fm = FileManager.default
+            names.append(try (fm.contentsOfDirectory(atPath: root + "/cur") + fm.contentsOfDirectory(atPath: root + "/new")).sorted())
+            // The second run starts in a later second than the first ended, so a name taken
+            // from the clock would differ.
+            let ended = time(nil)
+            while time(nil) == ended { usleep(10_000) }
+        }
+        #expect(names[0].count == 3)
+        #expect(names[1] == names[0])
+        // The time a name starts with: the Date header's where there is one, else 0.
+        #expect(names[0].map { String($0.prefix { $0 != "." }) }.sorted() == ["0", "1704103200", "1704184200"])
     }
 }

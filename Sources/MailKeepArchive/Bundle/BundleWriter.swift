@@ -167,13 +167,9 @@ public final class BundleWriter: MessageSink {
             for sub in ["cur", "new", "tmp"] { try addDirectory("\(top)/\(mailDir)/\(sub)") }
         }
         // Mutated in place: a copy of a growing set per message would cost O(n) each time.
-        var unique = namers[meta.folder, default: UniqueNamer(naming: naming)].name(for: meta)
-        if usedNames[meta.folder, default: []].contains(fnv1a(unique)) {
-            var n = 1
-            while usedNames[meta.folder, default: []].contains(fnv1a("\(unique)~\(n)")) { n += 1 }
-            unique = "\(unique)~\(n)"
-        }
-        usedNames[meta.folder, default: []].insert(fnv1a(unique))
+        var candidates = namers[meta.folder, default: UniqueNamer(naming: naming)].name(for: meta, content: content)
+        while !usedNames[meta.folder, default: []].insert(fnv1a(candidates.name)).inserted { candidates.next() }
+        let unique = candidates.name
 
         let isNew = meta.isNew && meta.flags.isEmpty
         let name = isNew ? "new/" + unique : "cur/" + MaildirName.fileName(unique: unique, flags: meta.flags, separator: options.infoSeparator)

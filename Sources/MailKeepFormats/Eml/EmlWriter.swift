@@ -2,12 +2,15 @@ import MailKeepIO
 /// Writes one `.eml` file per message, in a directory per folder.
 ///
 /// An `.eml` file holds only the message, so flags and the From_ line are not kept (the file's
-/// mtime keeps the received time). Names are deterministic (`TIME-SHA256PREFIX.eml`), so a
-/// second run finds its files and writes nothing twice.
+/// mtime keeps the received time). Names are deterministic (`TIME-SHA256PREFIX.eml`, then the
+/// next name of `NameCandidates`), so a second run finds its files and writes nothing twice.
+/// Files are delivered as Maildir messages are (`FileSystem.deliver`): never seen half-written,
+/// never replacing anything.
 public final class EmlWriter: MessageSink {
     private let root: String
     private let naming: FolderNaming
-    private var created = Set<[String]>()
+    /// The directory of the last message's folder, open: messages come folder by folder.
+    private var current: (folder: [String], directory: DirectoryHandle)?
     public private(set) var written = 0
     public private(set) var skipped = 0
     public private(set) var bytesWritten: Int64 = 0
@@ -20,37 +23,42 @@ public final class EmlWriter: MessageSink {
     }
 
     public func write(_ meta: MessageMetadata, content: UnsafeRawBufferPointer) throws {
-        let dir = FileSystem.join(root, naming.relativeDirectory(meta.folder))
-        if created.insert(meta.folder).inserted { try FileSystem.makeDirectory(dir) }
+        let directory = try directory(for: meta.folder)
         let hash = meta.contentSHA256 ?? ContentHasher.sha256Hex(of: content)
-        var n = 0
+        var candidates = NameCandidates("\(meta.received ?? 0)-\(hash.prefix(16))")
         while true {
-            let name = "\(meta.received ?? 0)-\(hash.prefix(16))\(n == 0 ? "" : "-\(n)").eml"
-            let path = FileSystem.join(dir, name)
+            let name = candidates.name + ".eml"
+            let path = FileSystem.join(directory.path, name)
             if try FileSystem.kind(path) != .missing {
                 let (bytes, _) = try compare.load(path)
                 if ContentHasher.sha256Hex(of: bytes) == hash {
                     skipped += 1
                     return
                 }
-                n += 1
+                candidates.next()
                 continue
             }
-            let partial = FileSystem.join(dir, "." + name + ".partial")
-            let file = try FileHandleFD.create(partial, exclusive: false)
-            try file.write(content)
-            if let received = meta.received { try file.setModificationTime(received) }
-            guard try FileSystem.renameNoReplace(partial, path) else {
-                FileSystem.remove(partial)
-                continue
+            if try FileSystem.deliver(content, modified: meta.received, as: name, in: directory, staging: directory,
+                                      stagingName: "." + name + ".partial") {
+                written += 1
+                bytesWritten += Int64(content.count)
+                return
             }
-            written += 1
-            bytesWritten += Int64(content.count)
-            return
         }
     }
 
     public func finish() throws {
+        current = nil
         try FileSystem.syncFileSystem(containing: root)
+    }
+
+    private func directory(for folder: [String]) throws -> DirectoryHandle {
+        if let current, current.folder == folder { return current.directory }
+        current = nil
+        let path = FileSystem.join(root, naming.relativeDirectory(folder))
+        try FileSystem.makeDirectory(path)
+        let directory = try DirectoryHandle(path)
+        current = (folder, directory)
+        return directory
     }
 }

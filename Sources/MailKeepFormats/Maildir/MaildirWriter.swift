@@ -7,14 +7,15 @@ import Darwin
 
 /// Delivers messages into a Maildir tree the careful way.
 ///
-/// Each message is written to `tmp/`, its mtime set to the received time, then renamed into
-/// `cur/` (or `new/` for a new message without flags) with a rename that refuses to replace
-/// anything. There is no fsync per message (it costs more than the rest of the work); instead
-/// `finish()` syncs the file system once, and only then does the tool report success. A run
-/// killed half-way leaves whole messages and, at worst, a file in `tmp/`; running it again
-/// converges, because names are deterministic (see `UniqueNamer`), and a message already
-/// present under its name with the same bytes is skipped, never written twice and never
-/// overwritten; different bytes under a taken name get a `~n` suffix instead.
+/// Each message is written unnamed in `tmp/` (or under its name in `tmp/` where the file system
+/// has no unnamed files), its mtime set to the received time, then given its name in `cur/` (or
+/// `new/` for a new message without flags) in a way that refuses to replace anything (see
+/// `FileSystem.deliver`). There is no fsync per message (it costs more than the rest of the
+/// work); instead `finish()` syncs the file system once, and only then does the tool report
+/// success. A run killed half-way leaves whole messages; running it again converges, because
+/// names are deterministic (see `UniqueNamer`), and a message already present under its name
+/// with the same bytes is skipped, never written twice and never overwritten; different bytes
+/// under a taken name get the next name of `NameCandidates` instead.
 public final class MaildirWriter: MessageSink {
     public struct Options: Sendable {
         public var naming: FolderNaming
@@ -29,8 +30,8 @@ public final class MaildirWriter: MessageSink {
     private final class Folder {
         let path: String
         /// unique name -> path relative to the folder (`cur/NAME:2,FS`), for the files that were
-        /// there before this run (and names found taken during it). What this run writes is not
-        /// added: its names do not repeat, and the rename refuses a taken one anyway, so memory
+        /// there before this run. What this run writes is not added: its names do not repeat,
+        /// and a name taken meanwhile is found when the link refuses it (`Deliverer`), so memory
         /// stays flat however many messages pass.
         var existing: [String: String] = [:]
         var existingHashes: Set<String>?
@@ -45,17 +46,27 @@ public final class MaildirWriter: MessageSink {
     private let options: Options
     private let log: WarningLog
     private var folders: [[String]: Folder] = [:]
+    fileprivate typealias Directories = (cur: DirectoryHandle, new: DirectoryHandle, tmp: DirectoryHandle)
+    /// The folder of the last message, with its directories open: messages come folder by
+    /// folder, and only one folder's are open, so a tree of thousands of folders does not run
+    /// out of descriptors.
+    private var current: (key: [String], folder: Folder, directories: Directories)?
     private let compare = WholeFileReader()
+    private let deliverer: Deliverer
+    /// Set when there is a second core to write on.
+    private let thread: DeliveryThread?
+    /// Messages written; with a writing thread, counted when handed to it, and `finish()` moves
+    /// those found there already by then to `skipped`.
     public private(set) var written = 0
     public private(set) var skipped = 0
     public private(set) var bytesWritten: Int64 = 0
-    /// Folder path -> (written, skipped), for summaries.
-    public private(set) var perFolder: [String: (written: Int, skipped: Int)] = [:]
 
     public init(root: String, options: Options = Options(), log: WarningLog) throws {
         self.root = root
         self.options = options
         self.log = log
+        deliverer = Deliverer(separator: options.naming.infoSeparator)
+        thread = sysconf(Int32(_SC_NPROCESSORS_ONLN)) > 1 ? try DeliveryThread(separator: options.naming.infoSeparator) : nil
         try FileSystem.makeDirectory(root)
         // The top folder is a Maildir even when no message lands in it, so that clients (and
         // Python's mailbox) open the tree at its root.
@@ -63,76 +74,62 @@ public final class MaildirWriter: MessageSink {
     }
 
     public func write(_ meta: MessageMetadata, content: UnsafeRawBufferPointer) throws {
-        let folder = try openFolder(meta.folder)
+        let (folder, directories) = try currentFolder(meta.folder)
         var hash: String?
         if options.skipExistingContent {
             let h = meta.contentSHA256 ?? ContentHasher.sha256Hex(of: content)
             hash = h
             if try existingHashes(folder).contains(h) {
-                count(meta, written: false)
+                skipped += 1
                 return
             }
         }
-        var unique = folder.namer.name(for: meta)
-        var attempt = 0
-        while true {
-            if let present = folder.existing[unique] {
-                if try sameBytes(FileSystem.join(folder.path, present), content) {
-                    count(meta, written: false)
-                    return
-                }
-                attempt += 1
-                unique = "\(unique.split(separator: "~").first ?? Substring(unique))~\(attempt)"
-                continue
-            }
-            let final = meta.isNew && meta.flags.isEmpty
-                ? "new/" + unique
-                : "cur/" + MaildirName.fileName(unique: unique, flags: meta.flags, separator: options.naming.infoSeparator)
-            let tmp = FileSystem.join(folder.path, "tmp/" + unique)
-            try writeTemporary(tmp, content: content, received: meta.received)
-            if try FileSystem.renameNoReplace(tmp, FileSystem.join(folder.path, final)) {
-                folder.existingHashes?.insert(hash ?? meta.contentSHA256 ?? ContentHasher.sha256Hex(of: content))
-                bytesWritten += Int64(content.count)
-                count(meta, written: true)
+        var candidates = folder.namer.name(for: meta, content: content)
+        while !folder.existing.isEmpty, let present = folder.existing[candidates.name] {
+            if try deliverer.holdsSameBytes(FileSystem.join(folder.path, present), content) {
+                skipped += 1
                 return
             }
-            FileSystem.remove(tmp)
-            folder.existing[unique] = final
+            candidates.next()
         }
+        let delivery = Delivery(candidates: candidates, isNew: meta.isNew && meta.flags.isEmpty, flags: meta.flags,
+                                received: meta.received, directories: directories)
+        if let thread {
+            try thread.submit(delivery, content: content)
+        } else if try !deliverer.deliver(delivery, content: content) {
+            skipped += 1
+            return
+        }
+        folder.existingHashes?.insert(hash ?? meta.contentSHA256 ?? ContentHasher.sha256Hex(of: content))
+        bytesWritten += Int64(content.count)
+        written += 1
     }
 
     public func finish() throws {
+        current = nil
+        if let present = try thread?.finish() {
+            written -= present.count
+            skipped += present.count
+            bytesWritten -= present.bytes
+        }
         try FileSystem.syncFileSystem(containing: root)
     }
 
-    private func count(_ meta: MessageMetadata, written isWritten: Bool) {
-        var entry = perFolder[meta.folderPath, default: (0, 0)]
-        if isWritten {
-            written += 1
-            entry.written += 1
-        } else {
-            skipped += 1
-            entry.skipped += 1
-        }
-        perFolder[meta.folderPath] = entry
+    deinit {
+        // A run that stopped early still delivers what it handed over, as it would without the thread.
+        _ = try? thread?.finish()
     }
 
-    private func writeTemporary(_ path: String, content: UnsafeRawBufferPointer, received: Int64?) throws {
-        let file: FileHandleFD
-        do {
-            file = try FileHandleFD.create(path)
-        } catch MailKeepError.io(_, _, EEXIST) {
-            // A leftover of an interrupted run under the same deterministic name.
-            FileSystem.remove(path)
-            file = try FileHandleFD.create(path)
-        }
-        do {
-            try file.write(content)
-            if let received { try file.setModificationTime(received) }
-        } catch {
-            FileSystem.remove(path)
-            throw error
-        }
+    /// The folder `key` with its cur/, new/ and tmp/ open; the previous folder's are closed.
+    private func currentFolder(_ key: [String]) throws -> (Folder, Directories) {
+        if let current, current.key == key { return (current.folder, current.directories) }
+        current = nil
+        let folder = try openFolder(key)
+        let directories = Directories(cur: try DirectoryHandle(FileSystem.join(folder.path, "cur")),
+                                      new: try DirectoryHandle(FileSystem.join(folder.path, "new")),
+                                      tmp: try DirectoryHandle(FileSystem.join(folder.path, "tmp")))
+        current = (key, folder, directories)
+        return (folder, directories)
     }
 
     private func openFolder(_ folder: [String]) throws -> Folder {
@@ -165,9 +162,173 @@ public final class MaildirWriter: MessageSink {
         folder.existingHashes = hashes
         return hashes
     }
+}
 
-    private func sameBytes(_ path: String, _ content: UnsafeRawBufferPointer) throws -> Bool {
+/// One message on its way into a folder: the rest of `MaildirWriter.write` after the names
+/// known to be taken have been passed over.
+private struct Delivery {
+    let candidates: NameCandidates
+    let isNew: Bool
+    let flags: String
+    let received: Int64?
+    let directories: MaildirWriter.Directories
+}
+
+/// Delivers messages, and decides what a name taken meanwhile means: the same bytes already
+/// there (the same message given twice, or another program delivering), or other bytes, which
+/// send the message on to its next name.
+private final class Deliverer {
+    private let separator: Character
+    private let compare = WholeFileReader()
+
+    init(separator: Character) {
+        self.separator = separator
+    }
+
+    /// True when the message was written, false when it was already there.
+    func deliver(_ delivery: Delivery, content: UnsafeRawBufferPointer) throws -> Bool {
+        var candidates = delivery.candidates
+        let directory = delivery.isNew ? delivery.directories.new : delivery.directories.cur
+        while true {
+            let unique = candidates.name
+            let fileName = delivery.isNew ? unique : MaildirName.fileName(unique: unique, flags: delivery.flags, separator: separator)
+            if try FileSystem.deliver(content, modified: delivery.received, as: fileName, in: directory,
+                                      staging: delivery.directories.tmp, stagingName: unique) {
+                return true
+            }
+            if try holdsSameBytes(FileSystem.join(directory.path, fileName), content) { return false }
+            candidates.next()
+        }
+    }
+
+    func holdsSameBytes(_ path: String, _ content: UnsafeRawBufferPointer) throws -> Bool {
         let (bytes, _) = try compare.load(path)
         return bytes.count == content.count && (bytes.count == 0 || memcmp(bytes.baseAddress!, content.baseAddress!, bytes.count) == 0)
+    }
+}
+
+/// Delivers messages on a second thread, so that on two cores the source is read and split
+/// while the messages before are written (the system calls of a delivery cost about as much
+/// as the reading). Each message waits as a copy, at most `budget` bytes of them at once, so
+/// memory stays flat. A failure stops the thread; the writer reports it at its next call.
+///
+/// Either side sleeps only when it must (nothing queued; the budget full) and is woken only
+/// in batches (`batch` bytes queued; the queue down to half the budget): a wake-up per
+/// message would cost more system calls than the delivery itself.
+private final class DeliveryThread: @unchecked Sendable {
+    private struct Job {
+        let delivery: Delivery
+        let content: UnsafeMutableRawBufferPointer
+    }
+
+    private let deliverer: Deliverer
+    private let budget = 8 << 20
+    private let batch = 1 << 20
+    private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let changed = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private var thread = pthread_t()
+    // Guarded by `lock`.
+    private var jobs: [Job] = []
+    private var head = 0
+    private var queuedBytes = 0
+    private var closed = false
+    private var writerWaits = false
+    private var submitterWaits = false
+    private var failure: Error?
+    private var alreadyPresent: (count: Int, bytes: Int64) = (0, 0)
+    private var joined = false
+
+    init(separator: Character) throws {
+        deliverer = Deliverer(separator: separator)
+        pthread_mutex_init(lock, nil)
+        pthread_cond_init(changed, nil)
+        let context = Unmanaged.passRetained(self).toOpaque()
+        let created = pthread_create(&thread, nil, { context in
+            let this = Unmanaged<DeliveryThread>.fromOpaque(context!).takeRetainedValue()
+            this.run()
+            return nil
+        }, context)
+        guard created == 0 else {
+            Unmanaged<DeliveryThread>.fromOpaque(context).release()
+            throw MailKeepError.io(path: "-", operation: "start a writing thread", errno: created)
+        }
+    }
+
+    deinit {
+        for job in jobs[head...] { job.content.deallocate() }
+        pthread_cond_destroy(changed)
+        pthread_mutex_destroy(lock)
+        changed.deallocate()
+        lock.deallocate()
+    }
+
+    /// Queues a copy of `content`; throws the failure of an earlier delivery, if any.
+    func submit(_ delivery: Delivery, content: UnsafeRawBufferPointer) throws {
+        let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: max(content.count, 1), alignment: 16)
+        if content.count > 0 { copy.baseAddress!.copyMemory(from: content.baseAddress!, byteCount: content.count) }
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
+        if failure == nil && queuedBytes > 0 && queuedBytes + content.count > budget {
+            submitterWaits = true
+            while failure == nil && queuedBytes > budget / 2 { pthread_cond_wait(changed, lock) }
+            submitterWaits = false
+        }
+        if let failure {
+            copy.deallocate()
+            throw failure
+        }
+        jobs.append(Job(delivery: delivery, content: UnsafeMutableRawBufferPointer(rebasing: copy[0..<content.count])))
+        queuedBytes += content.count
+        if writerWaits && queuedBytes >= batch { pthread_cond_signal(changed) }
+    }
+
+    /// Waits until every queued message is delivered and stops the thread. Returns the messages
+    /// that turned out to be there already; throws the first failure.
+    func finish() throws -> (count: Int, bytes: Int64) {
+        guard !joined else { return (0, 0) }
+        joined = true
+        pthread_mutex_lock(lock)
+        closed = true
+        pthread_cond_broadcast(changed)
+        pthread_mutex_unlock(lock)
+        pthread_join(thread, nil)
+        if let failure { throw failure }
+        return alreadyPresent
+    }
+
+    private func run() {
+        pthread_mutex_lock(lock)
+        while true {
+            if head == jobs.count && !closed {
+                writerWaits = true
+                while (head == jobs.count || queuedBytes < batch) && !closed { pthread_cond_wait(changed, lock) }
+                writerWaits = false
+            }
+            if head == jobs.count || failure != nil { break }
+            let job = jobs[head]
+            head += 1
+            if head >= 1024 && head * 2 >= jobs.count {
+                jobs.removeFirst(head)
+                head = 0
+            }
+            pthread_mutex_unlock(lock)
+            var result: Result<Bool, Error>
+            do {
+                result = .success(try deliverer.deliver(job.delivery, content: UnsafeRawBufferPointer(job.content)))
+            } catch {
+                result = .failure(error)
+            }
+            let size = job.content.count
+            job.content.deallocate()
+            pthread_mutex_lock(lock)
+            queuedBytes -= size
+            switch result {
+            case .success(true): break
+            case .success(false): alreadyPresent = (alreadyPresent.count + 1, alreadyPresent.bytes + Int64(size))
+            case .failure(let error): failure = error
+            }
+            if submitterWaits && (queuedBytes <= budget / 2 || failure != nil) { pthread_cond_signal(changed) }
+        }
+        pthread_mutex_unlock(lock)
     }
 }

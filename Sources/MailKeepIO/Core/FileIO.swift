@@ -83,15 +83,7 @@ public final class FileHandleFD: ByteSource, ByteSink {
     }
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
-        var offset = 0
-        while offset < bytes.count {
-            let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw ioError(name, "write")
-            }
-            offset += n
-        }
+        guard writeAll(fd, bytes) else { throw ioError(name, "write") }
     }
 
     public func flush() throws {}
@@ -102,8 +94,7 @@ public final class FileHandleFD: ByteSource, ByteSink {
 
     /// Sets access and modification time, whole seconds.
     public func setModificationTime(_ seconds: Int64) throws {
-        var times = [timespec(tv_sec: Int(seconds), tv_nsec: 0), timespec(tv_sec: Int(seconds), tv_nsec: 0)]
-        guard futimens(fd, &times) == 0 else { throw ioError(name, "set mtime") }
+        guard setFileTimes(fd, seconds) else { throw ioError(name, "set mtime") }
     }
 
     public func size() throws -> Int64 {
@@ -134,6 +125,27 @@ package let umaskClearsOwnerBits: Bool = {
     umask(current)
     return current & 0o600 != 0
 }()
+
+/// Writes all of `bytes` to `fd`, retrying after signals; false (errno set) on failure.
+package func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
+    var offset = 0
+    while offset < bytes.count {
+        let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+        if n < 0 {
+            if errno == EINTR { continue }
+            return false
+        }
+        offset += n
+    }
+    return true
+}
+
+/// Sets a file's access and modification time to `seconds`; false (errno set) on failure.
+/// Nothing is allocated: it runs once per message written.
+package func setFileTimes(_ fd: Int32, _ seconds: Int64) -> Bool {
+    var times = (timespec(tv_sec: Int(seconds), tv_nsec: 0), timespec(tv_sec: Int(seconds), tv_nsec: 0))
+    return withUnsafePointer(to: &times) { $0.withMemoryRebound(to: timespec.self, capacity: 2) { futimens(fd, $0) } } == 0
+}
 
 @inline(__always)
 package func retryingEINTR(_ call: () -> Int32) -> Int32 {

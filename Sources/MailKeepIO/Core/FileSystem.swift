@@ -139,3 +139,83 @@ public enum FileSystem {
         return a.hasSuffix("/") ? a + b : a + "/" + b
     }
 }
+
+/// A directory held open, so that files are created and named relative to it: no path walk per
+/// file, and nothing can swap the directory for a symlink half-way through a run.
+public final class DirectoryHandle {
+    public let path: String
+    public let fd: Int32
+    /// Cleared once the file system refuses unnamed files (O_TMPFILE: FAT, some FUSE and network
+    /// file systems); files are then written under a temporary name and renamed.
+    fileprivate var unnamedFiles = true
+
+    /// Opens the directory `path`; a symlink there is refused.
+    public init(_ path: String) throws {
+        let fd = retryingEINTR { open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+        guard fd >= 0 else {
+            if errno == ELOOP || errno == ENOTDIR, try FileSystem.kind(path) == .symlink {
+                throw MailKeepError.refused(path: path, reason: "is a symlink; refusing to write through it")
+            }
+            throw ioError(path, "open directory")
+        }
+        self.path = path
+        self.fd = fd
+    }
+
+    deinit { close(fd) }
+}
+
+extension FileSystem {
+    /// Creates the private file `name` in `directory` holding `content`, with `modified` as its
+    /// mtime, the way mail is delivered: nobody ever sees part of it under `name`, and an
+    /// existing `name` is never replaced (then the answer is false and nothing is left behind).
+    ///
+    /// The file is written unnamed (O_TMPFILE) in `staging` and linked in as `name`: the link
+    /// fails on an existing name instead of replacing it, it costs one directory entry and no
+    /// rename, and a run killed half-way leaves nothing to clean up. Where the file system has
+    /// no unnamed files, the file is written as `stagingName` in `staging` and renamed.
+    public static func deliver(_ content: UnsafeRawBufferPointer, modified: Int64?, as name: String,
+                               in directory: DirectoryHandle, staging: DirectoryHandle, stagingName: String) throws -> Bool {
+        if staging.unnamedFiles {
+            let fd = mk_open_unnamed(staging.fd)
+            if fd >= 0 {
+                defer { close(fd) }
+                try fill(fd, content, modified: modified) { join(directory.path, name) }
+                if mk_link_unnamed(fd, directory.fd, name) == 0 { return true }
+                if errno == EEXIST { return false }
+                // No hard links here, or no way to name an open file (no /proc): go the long way.
+                guard errno == EPERM || errno == ENOENT || errno == EOPNOTSUPP else {
+                    throw ioError(join(directory.path, name), "link")
+                }
+            } else if errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL {
+                throw ioError(staging.path, "create a file in")
+            }
+            staging.unnamedFiles = false
+        }
+        let temporary = join(staging.path, stagingName)
+        let file: FileHandleFD
+        do {
+            file = try FileHandleFD.create(temporary)
+        } catch MailKeepError.io(_, _, EEXIST) {
+            // A leftover of an interrupted run under the same deterministic name.
+            remove(temporary)
+            file = try FileHandleFD.create(temporary)
+        }
+        do {
+            try fill(file.fd, content, modified: modified) { temporary }
+            if try renameNoReplace(temporary, join(directory.path, name)) { return true }
+        } catch {
+            remove(temporary)
+            throw error
+        }
+        remove(temporary)
+        return false
+    }
+
+    /// Writes `content` to the new file `fd` and sets its mtime; `path` names it in an error.
+    private static func fill(_ fd: Int32, _ content: UnsafeRawBufferPointer, modified: Int64?, path: () -> String) throws {
+        if umaskClearsOwnerBits { _ = fchmod(fd, 0o600) }
+        guard writeAll(fd, content) else { throw ioError(path(), "write") }
+        if let modified, !setFileTimes(fd, modified) { throw ioError(path(), "set mtime") }
+    }
+}
