@@ -60,9 +60,54 @@ public protocol MessageSource {
     func forEachMessage(_ body: (MessageMetadata, UnsafeRawBufferPointer) throws -> Void) throws
 }
 
-/// Something that stores messages.
+/// What became of one message handed to a sink.
+public enum DeliveryOutcome: Sendable, Equatable {
+    /// Stored under the name the message asked for.
+    case written
+    /// The same bytes were there already (a rerun, a restore into a tree that has it): nothing written.
+    case alreadyPresent
+    /// Stored, but under another name: different bytes held the one it asked for.
+    case renamed
+}
+
+/// What a sink did, counted by the sink itself (it alone knows, for instance, when a writing
+/// thread found a message already present), final once `finish()` has returned.
+public struct SinkCounts: Sendable, Equatable {
+    public var written = 0
+    public var alreadyPresent = 0
+    public var renamed = 0
+    /// Bytes of message content stored (not container overhead).
+    public var bytesWritten: Int64 = 0
+    public init() {}
+
+    /// Counts one message's outcome.
+    public mutating func add(_ outcome: DeliveryOutcome, bytes: Int) {
+        switch outcome {
+        case .written: written += 1
+        case .alreadyPresent: alreadyPresent += 1
+        case .renamed: renamed += 1
+        }
+        if outcome != .alreadyPresent { bytesWritten += Int64(bytes) }
+    }
+
+    /// Messages stored, under their own name or another.
+    public var stored: Int { written + renamed }
+}
+
+/// Something that stores messages: a Maildir tree, .eml files, an mbox, a bundle, a listing.
+/// Every tool's loop (`Pipeline`) hands each message to one sink, then finishes it, or
+/// discards it when the run fails.
 public protocol MessageSink: AnyObject {
-    func write(_ metadata: MessageMetadata, content: UnsafeRawBufferPointer) throws
+    /// Stores one message and says what became of it. A sink that writes on another thread
+    /// answers for the message when it accepts it; `counts` is corrected by `finish()`.
+    @discardableResult
+    func write(_ metadata: MessageMetadata, content: UnsafeRawBufferPointer) throws -> DeliveryOutcome
     /// Makes everything written durable; only after it returns may the caller report success.
     func finish() throws
+    /// Called instead of `finish()` when the run fails: removes what must not look complete
+    /// (a partial mbox or bundle under a temporary name). Messages already delivered to a
+    /// Maildir stay: each is whole, and a rerun recognises them.
+    func discard()
+    /// What the sink did so far.
+    var counts: SinkCounts { get }
 }

@@ -27,17 +27,10 @@ public struct ConvertOptions {
     }
 }
 
-public struct ConvertSummary: Sendable {
-    public var messages = 0
-    public var skipped = 0
-    public var folders = 0
-    public var bytes: Int64 = 0
-}
-
 /// The sink for a destination: a Maildir tree, `.eml` files, or mbox (one file, stdout, or a
 /// Thunderbird-style tree of files when the messages span several folders).
 public func makeSink(destination: String, folderCount: Int, options: ConvertOptions, log: WarningLog,
-                     skipExistingContent: Bool = false) throws -> any CountedSink {
+                     skipExistingContent: Bool = false) throws -> any MessageSink {
     switch options.format {
     case .maildir:
         return try MaildirWriter(root: destination, options: .init(naming: options.naming, skipExistingContent: skipExistingContent), log: log)
@@ -51,17 +44,6 @@ public func makeSink(destination: String, folderCount: Int, options: ConvertOpti
         return try MboxTreeSink(root: destination, variant: options.mboxVariant, log: log, skipExistingContent: skipExistingContent)
     }
 }
-
-/// A sink that can say what it did.
-public protocol CountedSink: MessageSink {
-    var written: Int { get }
-    var bytesWritten: Int64 { get }
-}
-
-extension MaildirWriter: CountedSink {}
-extension EmlWriter: CountedSink {}
-extension MboxStreamSink: CountedSink {}
-extension MboxTreeSink: CountedSink {}
 
 /// Refuses a destination inside one of the source directories: the run would read what it
 /// writes.
@@ -78,22 +60,7 @@ public func checkDestination(_ destination: String, isOutsideOf sources: [String
 
 /// Copies every message of `sources` into `destination`.
 public func convert(_ sources: SourceList, to destination: String, options: ConvertOptions, log: WarningLog,
-                    progress: ProgressReporter? = nil) throws -> ConvertSummary {
-    let folders = sources.folders
-    let sink = try makeSink(destination: destination, folderCount: folders.count, options: options, log: log)
-    var seenFolders = Set<[String]>()
-    var summary = ConvertSummary()
-    try sources.forEachMessage { meta, content in
-        try sink.write(meta, content: content)
-        seenFolders.insert(meta.folder)
-        summary.messages += 1
-        CrashPoint.messageWritten(count: summary.messages)
-        progress?.update(messages: summary.messages, bytes: Int64(content.count))
-    }
-    try sink.finish()
-    progress?.done()
-    summary.folders = seenFolders.count
-    summary.skipped = summary.messages - sink.written
-    summary.bytes = sink.bytesWritten
-    return summary
+                    progress: ProgressReporter? = nil) throws -> PipelineSummary {
+    let sink = try makeSink(destination: destination, folderCount: sources.folders.count, options: options, log: log)
+    return try Pipeline(sources: sources, progress: progress).run(into: sink)
 }

@@ -32,50 +32,39 @@ public struct RestorePlan {
         }
     }
 
-    private func target(_ meta: MessageMetadata) -> MessageMetadata {
-        guard let intoFolder else { return meta }
-        var m = meta
-        m.folder = intoFolder
-        return m
-    }
-
-    /// Lists what would be restored; returns how many.
-    public func dryRun(_ source: MessageSource, _ emit: (ScanRecord) throws -> Void) throws -> Int {
-        var count = 0
-        try source.forEachSelected(selection) { meta, content, facts in
-            try emit(ScanRecord(meta: target(meta), facts: facts.value, size: Int64(content.count), sha256: nil))
-            count += 1
+    /// The pipeline with this plan's selection, sending messages `--into` their folder.
+    private func pipeline(_ sources: SourceList, progress: ProgressReporter?) -> Pipeline {
+        var pipeline = Pipeline(sources: sources, selection: selection, progress: progress)
+        pipeline.retarget = { [intoFolder] meta, content in
+            if let intoFolder { meta.folder = intoFolder }
+            // Hashed once here (or known from the bundle) and handed to the sink with the message.
+            if meta.contentSHA256 == nil { meta.contentSHA256 = ContentHasher.sha256Hex(of: content) }
         }
-        return count
+        return pipeline
     }
 
-    public func restore(_ source: MessageSource, into destination: String, log: WarningLog,
+    /// Lists what would be restored on `console`; returns how many.
+    public func dryRun(_ sources: SourceList, console: Console) throws -> Int {
+        try pipeline(sources, progress: nil).run(into: ListingSink(console: console, json: false)).messages
+    }
+
+    public func restore(_ sources: SourceList, into destination: String, log: WarningLog,
                         progress: ProgressReporter?) throws -> Summary {
         var summary = Summary()
         // DIR is always a folder tree, even for one folder (mbox: DIR/NAME files).
         let sink = try makeSink(destination: destination, folderCount: 2, options: options, log: log, skipExistingContent: true)
         var idHashes: [String: String] = [:]
         var shared = Set<String>()
-        var seen = 0
-        try source.forEachSelected(selection) { meta, content, facts in
-            // Hashed once here (or known from the bundle) and handed to the sink with the message.
-            var m = target(meta)
-            let hash = m.contentSHA256 ?? ContentHasher.sha256Hex(of: content)
-            m.contentSHA256 = hash
-            let before = sink.written
-            try sink.write(m, content: content)
-            let wrote = sink.written > before
-            var c = summary.perFolder[m.folderPath, default: (0, 0)]
-            if wrote { c.restored += 1; summary.restored += 1 } else { c.skipped += 1; summary.alreadyPresent += 1 }
-            summary.perFolder[m.folderPath] = c
-            if let id = facts.value.messageID {
+        let run = try pipeline(sources, progress: progress).run(into: sink) { meta, _, facts, outcome in
+            var c = summary.perFolder[meta.folderPath, default: (0, 0)]
+            if outcome == .alreadyPresent { c.skipped += 1 } else { c.restored += 1 }
+            summary.perFolder[meta.folderPath] = c
+            if let id = facts.value.messageID, let hash = meta.contentSHA256 {
                 if let other = idHashes[id], other != hash { shared.insert(id) } else { idHashes[id] = hash }
             }
-            seen += 1
-            progress?.update(messages: seen, bytes: Int64(content.count))
         }
-        try sink.finish()
-        progress?.done()
+        summary.restored = run.counts.stored
+        summary.alreadyPresent = run.counts.alreadyPresent
         summary.sharedMessageIDs = shared.sorted()
         return summary
     }

@@ -51,3 +51,28 @@ public struct ScanRecord {
         return s + String(repeating: " ", count: width - s.count)
     }
 }
+
+/// Lists each message it is given, one line each or as JSON lines: what `mailscan` writes, and
+/// what `mailrestore --dry-run` shows.
+public final class ListingSink: MessageSink {
+    private let console: Console
+    private let json: Bool
+    public private(set) var counts = SinkCounts()
+
+    public init(console: Console, json: Bool) {
+        self.console = console
+        self.json = json
+    }
+
+    @discardableResult
+    public func write(_ metadata: MessageMetadata, content: UnsafeRawBufferPointer) throws -> DeliveryOutcome {
+        let record = ScanRecord(meta: metadata, facts: MessageFacts(content: content), size: Int64(content.count),
+                                sha256: json ? metadata.contentSHA256 ?? ContentHasher.sha256Hex(of: content) : nil)
+        try console.output(json ? record.jsonLine : record.humanLine)
+        counts.add(.written, bytes: content.count)
+        return .written
+    }
+
+    public func finish() throws {}
+    public func discard() {}
+}

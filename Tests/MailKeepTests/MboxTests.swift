@@ -197,7 +197,7 @@ func writeMbox(_ messages: [ReadMessage], variant: MboxVariant = .mboxrd) throws
                 try t.withUTF8 { try sink.write(MessageMetadata(received: 0), content: UnsafeRawBufferPointer($0)) }
             }
             try sink.finish()
-            #expect(sink.written == (run == 0 ? 1 : 0))
+            #expect(sink.counts.written == (run == 0 ? 1 : 0))
         }
         let result = try String(contentsOfFile: path, encoding: .utf8)
         #expect(result.hasPrefix(old + "\n"))

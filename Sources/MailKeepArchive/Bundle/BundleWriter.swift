@@ -74,9 +74,9 @@ public final class BundleWriter: MessageSink {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder
     }()
-    public private(set) var written = 0
-    public private(set) var contentBytes: Int64 = 0
-    public var bytesWritten: Int64 { counted.count }
+    public private(set) var counts = SinkCounts()
+    /// The bundle's size so far, compressed.
+    public var bundleBytes: Int64 { counted.count }
 
     /// `path` `-` streams the bundle to stdout.
     public init(path: String, options: BundleOptions, sources: [String], log: WarningLog) throws {
@@ -155,7 +155,8 @@ public final class BundleWriter: MessageSink {
         return "\(hash)  \(path)\n"
     }
 
-    public func write(_ meta: MessageMetadata, content: UnsafeRawBufferPointer) throws {
+    @discardableResult
+    public func write(_ meta: MessageMetadata, content: UnsafeRawBufferPointer) throws -> DeliveryOutcome {
         let folderDir = naming.relativeDirectory(meta.folder)
         let mailDir = folderDir.isEmpty ? "mail" : "mail/" + folderDir
         if !directories.contains("\(top)/\(mailDir)/cur") {
@@ -193,8 +194,9 @@ public final class BundleWriter: MessageSink {
             entry.mboxHeadersOffset = Int64(meta.mboxHeadersOffset)
         }
         try manifestLine(entry, relative).withUnsafeBytes { try manifest.write($0) }
-        written += 1
-        contentBytes += Int64(content.count)
+        let outcome: DeliveryOutcome = candidates.attempt == 0 ? .written : .renamed
+        counts.add(outcome, bytes: content.count)
+        return outcome
     }
 
     /// The entry as one manifest line, never longer than a reader accepts: header facts too
@@ -209,7 +211,7 @@ public final class BundleWriter: MessageSink {
             line = try encoder.encode(entry)
         }
         if line.count > BundleManifest.longestLine {
-            log.add(file: "\(path):\(relative)", offset: nil,
+            log.add(file: DiagnosticFormat.member(relative, of: path), offset: nil,
                     "its mbox From_ line and headers are too long for the manifest; an mbox rebuilt from this bundle will lack them")
             entry.fromLine = nil
             entry.mboxHeaders = nil

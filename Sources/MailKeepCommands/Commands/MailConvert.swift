@@ -51,8 +51,8 @@ public struct MailConvert: MailKeepCommand {
         let list = try SourceList(sources, extraSeparator: writing.separator, log: log)
         let options = writing.convertOptions(destination: output, console: console)
         let summary = try convert(list, to: output, options: options, log: log, progress: ProgressReporter(console: console))
-        console.diagnose("\(summary.messages) messages in \(summary.folders) folders, \(formatBytes(summary.bytes)) written"
-            + (summary.skipped > 0 ? ", \(summary.skipped) already present" : "")
+        console.diagnose("\(summary.messages) messages in \(summary.folders) folders, \(formatBytes(summary.counts.bytesWritten)) written"
+            + (summary.counts.alreadyPresent > 0 ? ", \(summary.counts.alreadyPresent) already present" : "")
             + (log.problemCount > 0 ? ", \(log.problemCount) warnings" : ""))
         return log.problemCount > 0 ? ExitStatus.problem : ExitStatus.ok
     }

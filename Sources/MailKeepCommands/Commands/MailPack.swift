@@ -74,21 +74,9 @@ public struct MailPack: MailKeepCommand {
         try checkDestination(output, isOutsideOf: sources)
         let list = try SourceList(sources, nameMboxFolders: true, log: log)
         let bundle = try BundleWriter(path: output, options: options, sources: sources, log: log)
-        do {
-            let progress = ProgressReporter(console: console)
-            try list.forEachMessage { meta, content in
-                try bundle.write(meta, content: content)
-                CrashPoint.messageWritten(count: bundle.written)
-                progress?.update(messages: bundle.written, bytes: Int64(content.count))
-            }
-            try bundle.finish()
-            progress?.done()
-        } catch {
-            bundle.discard()
-            throw error
-        }
-        console.diagnose("\(bundle.written) messages, \(formatBytes(bundle.contentBytes)) packed into "
-            + "\(formatBytes(bundle.bytesWritten)) (\(chosen.rawValue))"
+        let summary = try Pipeline(sources: list, progress: ProgressReporter(console: console)).run(into: bundle)
+        console.diagnose("\(summary.messages) messages, \(formatBytes(summary.counts.bytesWritten)) packed into "
+            + "\(formatBytes(bundle.bundleBytes)) (\(chosen.rawValue))"
             + (log.problemCount > 0 ? ", \(log.problemCount) warnings" : ""))
         var status = log.problemCount > 0 ? ExitStatus.problem : ExitStatus.ok
         if verify {

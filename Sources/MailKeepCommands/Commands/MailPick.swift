@@ -35,14 +35,9 @@ public struct MailPick: MailKeepCommand {
     public func execute(on console: Console) throws -> Int32 {
         let log = console.warningLog()
         let selection = try select.selection()
-        let list = try SourceList(sources, log: log)
+        let pipeline = Pipeline(sources: try SourceList(sources, log: log), selection: selection)
         let sink = try MboxStreamSink(path: "-", variant: mboxVariant, log: log, standardOutput: console.standardOutput)
-        var matched = 0
-        try list.forEachSelected(selection) { meta, content, _ in
-            try sink.write(meta, content: content)
-            matched += 1
-        }
-        try sink.finish()
+        let matched = try pipeline.run(into: sink).messages
         return matched == 0 || log.problemCount > 0 ? ExitStatus.problem : ExitStatus.ok
     }
 }

@@ -62,7 +62,7 @@ public struct MailRestore: MailKeepCommand {
         let plan = RestorePlan(selection: selection, intoFolder: intoFolder,
                                options: writing.convertOptions(destination: output, console: console))
         if dryRun {
-            let count = try plan.dryRun(list) { record in try console.output(record.humanLine) }
+            let count = try plan.dryRun(list, console: console)
             console.diagnose("\(count) messages would be restored; nothing written (--dry-run)")
         } else {
             let summary = try plan.restore(list, into: output, log: log, progress: ProgressReporter(console: console))

@@ -38,12 +38,8 @@ public struct MailScan: MailKeepCommand {
     public func execute(on console: Console) throws -> Int32 {
         let log = console.warningLog()
         let selection = try select.selection()
-        let list = try SourceList(sources, log: log)
-        try list.forEachSelected(selection) { meta, content, facts in
-            let record = ScanRecord(meta: meta, facts: facts.value, size: Int64(content.count),
-                                    sha256: json ? ContentHasher.sha256Hex(of: content) : nil)
-            try console.output(json ? record.jsonLine : record.humanLine)
-        }
+        let pipeline = Pipeline(sources: try SourceList(sources, log: log), selection: selection)
+        try pipeline.run(into: ListingSink(console: console, json: json))
         return log.problemCount > 0 ? ExitStatus.problem : ExitStatus.ok
     }
 }

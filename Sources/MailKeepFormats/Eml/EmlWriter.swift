@@ -11,9 +11,7 @@ public final class EmlWriter: MessageSink {
     private let naming: FolderNaming
     /// The directory of the last message's folder, open: messages come folder by folder.
     private var current: (folder: [String], directory: DirectoryHandle)?
-    public private(set) var written = 0
-    public private(set) var skipped = 0
-    public private(set) var bytesWritten: Int64 = 0
+    public private(set) var counts = SinkCounts()
     private let compare = WholeFileReader()
 
     public init(root: String, naming: FolderNaming) throws {
@@ -22,7 +20,14 @@ public final class EmlWriter: MessageSink {
         try FileSystem.makeDirectory(root)
     }
 
-    public func write(_ meta: MessageMetadata, content: UnsafeRawBufferPointer) throws {
+    @discardableResult
+    public func write(_ meta: MessageMetadata, content: UnsafeRawBufferPointer) throws -> DeliveryOutcome {
+        let outcome = try deliver(meta, content: content)
+        counts.add(outcome, bytes: content.count)
+        return outcome
+    }
+
+    private func deliver(_ meta: MessageMetadata, content: UnsafeRawBufferPointer) throws -> DeliveryOutcome {
         let directory = try directory(for: meta.folder)
         let hash = meta.contentSHA256 ?? ContentHasher.sha256Hex(of: content)
         var candidates = NameCandidates("\(meta.received ?? 0)-\(hash.prefix(16))")
@@ -31,18 +36,13 @@ public final class EmlWriter: MessageSink {
             let path = FileSystem.join(directory.path, name)
             if try FileSystem.kind(path) != .missing {
                 let (bytes, _) = try compare.load(path)
-                if ContentHasher.sha256Hex(of: bytes) == hash {
-                    skipped += 1
-                    return
-                }
+                if ContentHasher.sha256Hex(of: bytes) == hash { return .alreadyPresent }
                 candidates.next()
                 continue
             }
             if try FileSystem.deliver(content, modified: meta.received, as: name, in: directory, staging: directory,
                                       stagingName: "." + name + ".partial") {
-                written += 1
-                bytesWritten += Int64(content.count)
-                return
+                return candidates.attempt == 0 ? .written : .renamed
             }
         }
     }
@@ -51,6 +51,9 @@ public final class EmlWriter: MessageSink {
         current = nil
         try FileSystem.syncFileSystem(containing: root)
     }
+
+    /// Each file is whole where it is: nothing to take back.
+    public func discard() { current = nil }
 
     private func directory(for folder: [String]) throws -> DirectoryHandle {
         if let current, current.folder == folder { return current.directory }

@@ -55,11 +55,9 @@ public final class MaildirWriter: MessageSink {
     private let deliverer: Deliverer
     /// Set when there is a second core to write on.
     private let thread: DeliveryThread?
-    /// Messages written; with a writing thread, counted when handed to it, and `finish()` moves
-    /// those found there already by then to `skipped`.
-    public private(set) var written = 0
-    public private(set) var skipped = 0
-    public private(set) var bytesWritten: Int64 = 0
+    /// With a writing thread, a message counts as written when handed to it, and `finish()`
+    /// moves those found there already by then to `alreadyPresent`.
+    public private(set) var counts = SinkCounts()
 
     public init(root: String, options: Options = Options(), log: WarningLog) throws {
         self.root = root
@@ -73,46 +71,55 @@ public final class MaildirWriter: MessageSink {
         _ = try openFolder([])
     }
 
-    public func write(_ meta: MessageMetadata, content: UnsafeRawBufferPointer) throws {
+    @discardableResult
+    public func write(_ meta: MessageMetadata, content: UnsafeRawBufferPointer) throws -> DeliveryOutcome {
+        let outcome = try deliver(meta, content: content)
+        counts.add(outcome, bytes: content.count)
+        return outcome
+    }
+
+    private func deliver(_ meta: MessageMetadata, content: UnsafeRawBufferPointer) throws -> DeliveryOutcome {
         let (folder, directories) = try currentFolder(meta.folder)
         var hash: String?
         if options.skipExistingContent {
             let h = meta.contentSHA256 ?? ContentHasher.sha256Hex(of: content)
             hash = h
-            if try existingHashes(folder).contains(h) {
-                skipped += 1
-                return
-            }
+            if try existingHashes(folder).contains(h) { return .alreadyPresent }
         }
         var candidates = folder.namer.name(for: meta, content: content)
+        let asked = candidates.name
         while !folder.existing.isEmpty, let present = folder.existing[candidates.name] {
-            if try deliverer.holdsSameBytes(FileSystem.join(folder.path, present), content) {
-                skipped += 1
-                return
-            }
+            if try deliverer.holdsSameBytes(FileSystem.join(folder.path, present), content) { return .alreadyPresent }
             candidates.next()
         }
         let delivery = Delivery(candidates: candidates, isNew: meta.isNew && meta.flags.isEmpty, flags: meta.flags,
                                 received: meta.received, directories: directories)
         if let thread {
             try thread.submit(delivery, content: content)
-        } else if try !deliverer.deliver(delivery, content: content) {
-            skipped += 1
-            return
+            folder.existingHashes?.insert(hash ?? meta.contentSHA256 ?? ContentHasher.sha256Hex(of: content))
+            return candidates.name == asked ? .written : .renamed
         }
+        let outcome = try deliverer.deliver(delivery, content: content)
+        if outcome == .alreadyPresent { return outcome }
         folder.existingHashes?.insert(hash ?? meta.contentSHA256 ?? ContentHasher.sha256Hex(of: content))
-        bytesWritten += Int64(content.count)
-        written += 1
+        return outcome == .renamed || candidates.name != asked ? .renamed : .written
     }
 
     public func finish() throws {
         current = nil
-        if let present = try thread?.finish() {
-            written -= present.count
-            skipped += present.count
-            bytesWritten -= present.bytes
+        if let corrections = try thread?.finish() {
+            counts.written -= corrections.alreadyPresent + corrections.renamed
+            counts.alreadyPresent += corrections.alreadyPresent
+            counts.renamed += corrections.renamed
+            counts.bytesWritten -= corrections.bytesWritten
         }
         try FileSystem.syncFileSystem(containing: root)
+    }
+
+    /// Every message handed over is whole where it is; what the thread holds is still delivered.
+    public func discard() {
+        current = nil
+        _ = try? thread?.finish()
     }
 
     deinit {
@@ -185,8 +192,9 @@ private final class Deliverer {
         self.separator = separator
     }
 
-    /// True when the message was written, false when it was already there.
-    func deliver(_ delivery: Delivery, content: UnsafeRawBufferPointer) throws -> Bool {
+    /// Written under the first candidate name, under a later one, or found there already.
+    func deliver(_ delivery: Delivery, content: UnsafeRawBufferPointer) throws -> DeliveryOutcome {
+        let first = delivery.candidates.attempt
         var candidates = delivery.candidates
         let directory = delivery.isNew ? delivery.directories.new : delivery.directories.cur
         while true {
@@ -194,9 +202,9 @@ private final class Deliverer {
             let fileName = delivery.isNew ? unique : MaildirName.fileName(unique: unique, flags: delivery.flags, separator: separator)
             if try FileSystem.deliver(content, modified: delivery.received, as: fileName, in: directory,
                                       staging: delivery.directories.tmp, stagingName: unique) {
-                return true
+                return candidates.attempt == first ? .written : .renamed
             }
-            if try holdsSameBytes(FileSystem.join(directory.path, fileName), content) { return false }
+            if try holdsSameBytes(FileSystem.join(directory.path, fileName), content) { return .alreadyPresent }
             candidates.next()
         }
     }
@@ -235,7 +243,9 @@ private final class DeliveryThread: @unchecked Sendable {
     private var writerWaits = false
     private var submitterWaits = false
     private var failure: Error?
-    private var alreadyPresent: (count: Int, bytes: Int64) = (0, 0)
+    /// What deliveries turned out to be, beyond the `.written` the writer assumed; its
+    /// `bytesWritten` are the bytes of messages found present, which were not written after all.
+    private var corrections = SinkCounts()
     private var joined = false
 
     init(separator: Character) throws {
@@ -283,9 +293,9 @@ private final class DeliveryThread: @unchecked Sendable {
     }
 
     /// Waits until every queued message is delivered and stops the thread. Returns the messages
-    /// that turned out to be there already; throws the first failure.
-    func finish() throws -> (count: Int, bytes: Int64) {
-        guard !joined else { return (0, 0) }
+    /// that turned out to be there already or went under another name; throws the first failure.
+    func finish() throws -> SinkCounts {
+        guard !joined else { return SinkCounts() }
         joined = true
         pthread_mutex_lock(lock)
         closed = true
@@ -293,7 +303,7 @@ private final class DeliveryThread: @unchecked Sendable {
         pthread_mutex_unlock(lock)
         pthread_join(thread, nil)
         if let failure { throw failure }
-        return alreadyPresent
+        return corrections
     }
 
     private func run() {
@@ -312,7 +322,7 @@ private final class DeliveryThread: @unchecked Sendable {
                 head = 0
             }
             pthread_mutex_unlock(lock)
-            var result: Result<Bool, Error>
+            var result: Result<DeliveryOutcome, Error>
             do {
                 result = .success(try deliverer.deliver(job.delivery, content: UnsafeRawBufferPointer(job.content)))
             } catch {
@@ -323,8 +333,11 @@ private final class DeliveryThread: @unchecked Sendable {
             pthread_mutex_lock(lock)
             queuedBytes -= size
             switch result {
-            case .success(true): break
-            case .success(false): alreadyPresent = (alreadyPresent.count + 1, alreadyPresent.bytes + Int64(size))
+            case .success(.written): break
+            case .success(.renamed): corrections.renamed += 1
+            case .success(.alreadyPresent):
+                corrections.alreadyPresent += 1
+                corrections.bytesWritten += Int64(size)
             case .failure(let error): failure = error
             }
             if submitterWaits && (queuedBytes <= budget / 2 || failure != nil) { pthread_cond_signal(changed) }

@@ -56,7 +56,7 @@ package struct UniqueNamer {
 /// same names as the run before and finds what it wrote.
 package struct NameCandidates {
     package let base: String
-    private(set) var attempt: Int
+    package private(set) var attempt: Int
 
     package init(_ base: String, attempt: Int = 0) {
         self.base = base

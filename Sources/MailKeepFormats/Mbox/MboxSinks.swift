@@ -11,8 +11,7 @@ public final class MboxStreamSink: MessageSink {
     private let output: AtomicOutputFile?
     private let counter: CountingSink
     private var present: Set<String>?
-    public private(set) var written = 0
-    public var bytesWritten: Int64 { counter.count }
+    public private(set) var counts = SinkCounts()
 
     /// `path` `-` is `standardOutput`.
     public init(path: String, variant: MboxVariant, log: WarningLog, skipExistingContent: Bool = false,
@@ -57,12 +56,16 @@ public final class MboxStreamSink: MessageSink {
         return hashes
     }
 
-    public func write(_ metadata: MessageMetadata, content: UnsafeRawBufferPointer) throws {
-        if present != nil {
-            guard present?.insert(metadata.contentSHA256 ?? ContentHasher.sha256Hex(of: content)).inserted == true else { return }
+    @discardableResult
+    public func write(_ metadata: MessageMetadata, content: UnsafeRawBufferPointer) throws -> DeliveryOutcome {
+        if present != nil,
+           present?.insert(metadata.contentSHA256 ?? ContentHasher.sha256Hex(of: content)).inserted != true {
+            counts.add(.alreadyPresent, bytes: content.count)
+            return .alreadyPresent
         }
         try writer.write(metadata, content: content)
-        written += 1
+        counts.add(.written, bytes: content.count)
+        return .written
     }
 
     public func finish() throws {
@@ -83,8 +86,7 @@ public final class MboxTreeSink: MessageSink {
     private let naming: FolderNaming
     private let log: WarningLog
     private var open: [[String]: MboxStreamSink] = [:]
-    public private(set) var written = 0
-    public var bytesWritten: Int64 { open.values.reduce(0) { $0 + $1.bytesWritten } }
+    public private(set) var counts = SinkCounts()
 
     private let skipExistingContent: Bool
 
@@ -104,7 +106,8 @@ public final class MboxTreeSink: MessageSink {
         return FileSystem.join(dir, naming.component(last))
     }
 
-    public func write(_ metadata: MessageMetadata, content: UnsafeRawBufferPointer) throws {
+    @discardableResult
+    public func write(_ metadata: MessageMetadata, content: UnsafeRawBufferPointer) throws -> DeliveryOutcome {
         let sink: MboxStreamSink
         if let s = open[metadata.folder] {
             sink = s
@@ -114,9 +117,9 @@ public final class MboxTreeSink: MessageSink {
             sink = try MboxStreamSink(path: file, variant: variant, log: log, skipExistingContent: skipExistingContent)
             open[metadata.folder] = sink
         }
-        let before = sink.written
-        try sink.write(metadata, content: content)
-        written += sink.written - before
+        let outcome = try sink.write(metadata, content: content)
+        counts.add(outcome, bytes: content.count)
+        return outcome
     }
 
     public func finish() throws {
