@@ -90,6 +90,12 @@ public struct SinkCounts: Sendable, Equatable {
         if outcome != .alreadyPresent { bytesWritten += Int64(bytes) }
     }
 
+    /// Counts one message's outcome and hands it on, for a sink's `write` to return.
+    public mutating func counting(_ outcome: DeliveryOutcome, bytes: Int) -> DeliveryOutcome {
+        add(outcome, bytes: bytes)
+        return outcome
+    }
+
     /// Messages stored, under their own name or another.
     public var stored: Int { written + renamed }
 }

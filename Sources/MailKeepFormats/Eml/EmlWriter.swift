@@ -22,9 +22,7 @@ public final class EmlWriter: MessageSink {
 
     @discardableResult
     public func write(_ meta: MessageMetadata, content: UnsafeRawBufferPointer) throws -> DeliveryOutcome {
-        let outcome = try deliver(meta, content: content)
-        counts.add(outcome, bytes: content.count)
-        return outcome
+        counts.counting(try deliver(meta, content: content), bytes: content.count)
     }
 
     private func deliver(_ meta: MessageMetadata, content: UnsafeRawBufferPointer) throws -> DeliveryOutcome {

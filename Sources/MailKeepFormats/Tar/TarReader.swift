@@ -31,7 +31,7 @@ public struct TarEntry: Sendable, Equatable {
 /// bundle holds only mail and anything else is an attempt to write outside the target.
 public final class TarReader {
     public var name: String { input.name }
-    private let input: BufferedInput
+    private let input: ScanBuffer
     private var current: (path: String, remaining: Int64, padding: Int)?
     private var globalAttributes: [String: [UInt8]] = [:]
     private var ended = false
@@ -39,7 +39,7 @@ public final class TarReader {
     private static let maxExtensionSize: Int64 = 1 << 20
 
     public init(_ source: ByteSource) {
-        input = BufferedInput(source)
+        input = ScanBuffer(source, chunk: 1 << 20)
     }
 
     /// The next entry, skipping whatever content of the previous one was not read. Nil after
@@ -55,7 +55,7 @@ public final class TarReader {
         var firstHeaderOffset: Int64?
         while true {
             let headerOffset = input.offset
-            guard try input.ensure(TarHeader.blockSize) else {
+            guard try input.ensure(TarHeader.blockSize) >= TarHeader.blockSize else {
                 let reason = input.available.isEmpty
                     ? "tar stream ends without the end-of-archive blocks"
                     : "tar stream ends inside a header"
@@ -172,7 +172,7 @@ public final class TarReader {
     /// 10 KiB record) up to the end of the stream.
     private func readEndOfArchive() throws {
         let secondOffset = input.offset
-        guard try input.ensure(TarHeader.blockSize) else {
+        guard try input.ensure(TarHeader.blockSize) >= TarHeader.blockSize else {
             throw MailKeepError.malformed(path: name, offset: secondOffset, reason: "tar stream ends after a single end-of-archive block")
         }
         if !input.available.prefix(TarHeader.blockSize).allSatisfy({ $0 == 0 }) {

@@ -105,14 +105,14 @@ public final class GzipDecompressor: ByteSource {
     private enum State { case inMember, betweenMembers, ended }
 
     public var name: String { input.name }
-    private let input: BufferedInput
+    private let input: ScanBuffer
     /// Allocated once and never moved: zlib keeps a back pointer to the stream.
     private let stream: UnsafeMutablePointer<z_stream>
     private var state = State.inMember
     private static let magic: [UInt8] = [0x1F, 0x8B]
 
     public init(_ source: ByteSource) throws {
-        input = BufferedInput(source)
+        input = ScanBuffer(source, chunk: 1 << 20)
         stream = .allocate(capacity: 1)
         stream.initialize(to: z_stream())
         let status = mk_inflateInit2(stream, gzipWindowBits)
@@ -138,7 +138,7 @@ public final class GzipDecompressor: ByteSource {
                 if input.isAtEnd {
                     state = .ended
                 } else {
-                    guard try input.ensure(Self.magic.count),
+                    guard try input.ensure(Self.magic.count) >= Self.magic.count,
                           input.available.prefix(Self.magic.count).elementsEqual(Self.magic)
                     else {
                         throw MailKeepError.malformed(path: name, offset: input.offset, reason: "garbage after gzip stream")

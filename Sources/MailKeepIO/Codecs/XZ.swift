@@ -148,7 +148,7 @@ public final class XZDecompressor: ByteSource {
     private enum State { case inStream, betweenStreams(padding: Int64), ended }
 
     public var name: String { input.name }
-    private let input: BufferedInput
+    private let input: ScanBuffer
     private let threads: UInt32
     /// Allocated once and never moved: liblzma keeps pointers into the stream between calls.
     private let stream: UnsafeMutablePointer<lzma_stream>
@@ -158,7 +158,7 @@ public final class XZDecompressor: ByteSource {
     /// `threads` 0 means one per online core. The decoder falls back to a single thread if
     /// the multi-threaded one cannot start.
     public init(_ source: ByteSource, threads: Int = 0) throws {
-        input = BufferedInput(source)
+        input = ScanBuffer(source, chunk: 1 << 20)
         self.threads = UInt32(threads > 0 ? threads : max(1, Int(lzma_cputhreads())))
         stream = .allocate(capacity: 1)
         stream.initialize(to: mk_lzma_stream_init())
@@ -204,7 +204,7 @@ public final class XZDecompressor: ByteSource {
                     state = .ended
                 } else if !input.available.isEmpty {
                     guard (padding + Int64(zeros)) % 4 == 0,
-                          try input.ensure(Self.magic.count),
+                          try input.ensure(Self.magic.count) >= Self.magic.count,
                           input.available.prefix(Self.magic.count).elementsEqual(Self.magic)
                     else {
                         throw MailKeepError.malformed(path: name, offset: input.offset, reason: "garbage after the end of the xz stream")

@@ -6,7 +6,10 @@ import Darwin
 #endif
 
 /// A window onto a byte stream, read in large chunks, that format readers scan with memchr and
-/// memmem without copying.
+/// memmem without copying: the one buffered input of the library. The mbox reader scans it for
+/// separators; the tar reader and the decompressors look at a few bytes before deciding what
+/// they are (a tar header, an xz stream's padding), hand the rest on in large chunks, and say at
+/// which stream offset something went wrong.
 ///
 /// The window `[0, count)` starts at the first byte the reader still needs (`consume` moves it
 /// on). Reading more may move the window in memory, so pointers from `bytes` must be taken again
@@ -120,5 +123,34 @@ public final class ScanBuffer {
         let n = prefix.utf8CodeUnitCount
         guard i + n <= count else { return false }
         return memcmp(storage + lo + i, prefix.utf8Start, n) == 0
+    }
+
+    public var name: String { source.name }
+    /// The window: the buffered bytes not yet consumed (valid until the next read).
+    public var available: UnsafeRawBufferPointer { bytes }
+    /// Nothing is buffered and the stream has ended.
+    public var isAtEnd: Bool { count == 0 && atEnd }
+
+    /// Reads when nothing is buffered. Returns false at the end of the stream.
+    @discardableResult
+    public func refillIfEmpty() throws -> Bool {
+        count > 0 ? true : try readMore()
+    }
+
+    /// Copies buffered bytes into `destination`, or reads straight into it when nothing is
+    /// buffered and it is large, so big content moves without an extra copy. 0 = end.
+    public func read(into destination: UnsafeMutableRawBufferPointer) throws -> Int {
+        guard destination.count > 0 else { return 0 }
+        if count == 0 && destination.count >= chunk && !atEnd {
+            let n = try source.read(into: destination)
+            if n == 0 { atEnd = true }
+            offset += Int64(n)
+            return n
+        }
+        guard try refillIfEmpty() else { return 0 }
+        let n = min(count, destination.count)
+        destination.baseAddress!.copyMemory(from: storage + lo, byteCount: n)
+        consume(n)
+        return n
     }
 }
