@@ -24,7 +24,7 @@ public struct RestorePlan {
         public var lines: [String] {
             var out = perFolder.keys.sorted().map { folder -> String in
                 let c = perFolder[folder] ?? (0, 0)
-                return "\(folder.isEmpty ? "INBOX" : folder): \(c.restored) restored, \(c.skipped) already present"
+                return "\(folder.isEmpty ? "INBOX" : DiagnosticFormat.quoted(folder)): \(c.restored) restored, \(c.skipped) already present"
             }
             for id in sharedMessageIDs { out.append("note: Message-ID <\(id)> belongs to several different messages; all were restored") }
             out.append("\(restored) restored, \(alreadyPresent) skipped as already present")

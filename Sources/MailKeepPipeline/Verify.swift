@@ -58,7 +58,8 @@ public struct VerifyReport {
     public var humanLines: [String] {
         var lines = problems.map { p in
             // An error about the target as a whole already names it.
-            let named = p.path.hasPrefix("(") && p.what.hasPrefix(DiagnosticFormat.quoted(target) + ": ")
+            let named = p.path.hasPrefix("(") && (p.what.hasPrefix(target + ":") || p.what.hasPrefix(target + "[")
+                || p.what.hasPrefix("'" + target))
             return DiagnosticFormat.terminalSafe((named ? "" : "\(DiagnosticFormat.location(file(of: p), offset: p.offset)): ")
                 + p.what + (p.messageID.map { " <\($0)>" } ?? ""))
         }

@@ -72,6 +72,11 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     @Test func badValuesAreUsageErrors() {
         #expect(runCommand(MailScan.self, ["x", "--since", "yesterday"]).status == 64)
         #expect(runCommand(MailScan.self, ["x", "--regex", "--from", "a("]).status == 64)
+        // Impossible dates are refused, not rolled over into the next month or day.
+        #expect(runCommand(MailScan.self, ["x", "--until", "2024-02-30"]).status == 64)
+        #expect(runCommand(MailScan.self, ["x", "--since", "2023-02-29"]).status == 64)
+        #expect(runCommand(MailScan.self, ["x", "--since", "2024-03-01T25:61:00Z"]).status == 64)
+        #expect(runCommand(MailScan.self, ["x", "--since", "2024-02-29"]).status != 64)
         #expect(runCommand(MailConvert.self, ["x", "-o", "y", "--info-separator", "ab"]).status == 64)
         #expect(runCommand(MailPack.self, ["x", "-o", "y.tar.xz", "--info-separator", "a"]).status == 64)
         #expect(runCommand(MailConvert.self, ["x"]).status == 64)
@@ -164,5 +169,15 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         let lines = result.standardOutput.split(separator: "\n")
         #expect(lines.contains { $0.hasPrefix("\(bundle)[mail/mboxrd/") && $0.contains("SHA-256 differs") && $0.hasSuffix(">") })
         #expect(lines.last?.hasPrefix("\(bundle): bundle, ") == true)
+    }
+
+    /// A backup cut to nothing is not "all good".
+    @Test func verifyCallsAnEmptyFileAProblem() throws {
+        let scratch = try ScratchDirectory()
+        let empty = scratch.file("empty.tar.xz")
+        try writeFile(empty, [])
+        let result = runCommand(MailVerify.self, [empty])
+        #expect(result.status == 1)
+        #expect(result.standardOutput.hasPrefix("\(empty): no mail found\n"))
     }
 }

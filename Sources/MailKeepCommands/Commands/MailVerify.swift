@@ -97,6 +97,8 @@ public struct MailVerify: MailKeepCommand {
         let local = WarningLog { warning in if warning.isNotice { log.add(warning) } }
         let list = try SourceList([target], log: local)
         try list.forEachMessage { _, _ in report.messagesChecked += 1 }
+        // An empty file where a backup should be (a copy cut to 0 bytes) is not "all good".
+        if report.messagesChecked == 0 { report.problems.append(.init(path: target, isInTarget: false, messageID: nil, what: "no mail found")) }
         for w in local.warnings where !w.isNotice {
             report.problems.append(.init(path: w.file, isInTarget: false, offset: w.offset, messageID: nil, what: w.message))
         }

@@ -270,13 +270,6 @@ private struct DateScanner {
 // MARK: - Calendar and names
 
 
-private func daysIn(month: Int, year: Int) -> Int {
-    switch month {
-    case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
-    case 4, 6, 9, 11: return 30
-    default: return 31
-    }
-}
 
 /// Up to eight letters at `start`, lowercased and packed into one integer, so that names
 /// compare without building strings.

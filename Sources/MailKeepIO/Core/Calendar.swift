@@ -48,13 +48,15 @@ public func parseISO8601(_ text: String) -> Int64? {
         return v
     }
     guard b.count >= 10, let y = num(0, 4), b[4] == 0x2D, let m = num(5, 2), b[7] == 0x2D, let d = num(8, 2),
-          (1...12).contains(m), (1...31).contains(d) else { return nil }
+          (1...12).contains(m), (1...daysIn(month: m, year: y)).contains(d) else { return nil }
     var seconds = daysFromCivil(year: y, month: m, day: d) * 86400
     if b.count == 10 { return seconds }
-    guard b.count >= 16, b[10] == 0x54 || b[10] == 0x20, let hh = num(11, 2), b[13] == 0x3A, let mm = num(14, 2) else { return nil }
+    guard b.count >= 16, b[10] == 0x54 || b[10] == 0x20, let hh = num(11, 2), b[13] == 0x3A, let mm = num(14, 2),
+          hh < 24, mm < 60 else { return nil }
     var i = 16
     var ss = 0
     if i < b.count, b[i] == 0x3A, let s = num(17, 2) {
+        guard s < 61 else { return nil }
         ss = s
         i = 19
     }
@@ -70,4 +72,13 @@ public func parseISO8601(_ text: String) -> Int64? {
     if i + 3 < b.count, b[i + 3] == 0x3A, let z = num(i + 4, 2) { zm = z } else if let z = num(i + 3, 2) { zm = z }
     let zone = Int64(zh * 3600 + zm * 60)
     return b[i] == 0x2B ? seconds - zone : seconds + zone
+}
+
+/// Days in a month of the proleptic Gregorian calendar.
+package func daysIn(month: Int, year: Int) -> Int {
+    switch month {
+    case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+    case 4, 6, 9, 11: return 30
+    default: return 31
+    }
 }

@@ -20,10 +20,10 @@ function __mailconvert_parse_tokens -S
     set -l unparsed_tokens (__mailconvert_tokens -pc)
     switch $unparsed_tokens[1]
     case 'mailconvert'
-        __mailconvert_parse_subcommand -r 1 'o/output=' 'format=' 'layout=' 'mbox-variant=' 'info-separator=' 'utf8-names' 'h/help'
+        __mailconvert_parse_subcommand -r 1 'o/output=' 'format=' 'layout=' 'mbox-variant=' 'info-separator=' 'utf8-names' 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'help'
-            __mailconvert_parse_subcommand -r 1 
+            __mailconvert_parse_subcommand -r 1 'version'
         end
     end
 end
@@ -83,5 +83,7 @@ complete -c 'mailconvert' -n '__mailconvert_should_offer_completions_for_flags_o
 complete -c 'mailconvert' -n '__mailconvert_should_offer_completions_for_flags_or_options "mailconvert" mbox-variant' -l 'mbox-variant' -d 'mbox dialect to write: mboxrd (reversible quoting), mboxo or mboxcl2 (Content-Length, no quoting).' -rfka 'mboxo mboxrd mboxcl2'
 complete -c 'mailconvert' -n '__mailconvert_should_offer_completions_for_flags_or_options "mailconvert" info-separator' -l 'info-separator' -d 'Character between a Maildir name and its flags: \':\' (standard), or \'!\' or \';\' for FAT, exFAT and NTFS disks, which reject \':\'.' -rfka ''
 complete -c 'mailconvert' -n '__mailconvert_should_offer_completions_for_flags_or_options "mailconvert" utf8-names' -l 'utf8-names' -d 'Write folder names in UTF-8 instead of IMAP modified UTF-7 (what Dovecot and Courier expect).'
+complete -c 'mailconvert' -n '__mailconvert_should_offer_completions_for_flags_or_options "mailconvert" version' -l 'version' -d 'Show the version.'
 complete -c 'mailconvert' -n '__mailconvert_should_offer_completions_for_flags_or_options "mailconvert" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'mailconvert' -n '__mailconvert_should_offer_completions_for_positional "mailconvert" -eq 1' -fa 'help' -d 'Show subcommand help information.'
+complete -c 'mailconvert' -n '__mailconvert_should_offer_completions_for_flags_or_options "mailconvert help" version' -l 'version' -d 'Show the version.'

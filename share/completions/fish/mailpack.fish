@@ -20,10 +20,10 @@ function __mailpack_parse_tokens -S
     set -l unparsed_tokens (__mailpack_tokens -pc)
     switch $unparsed_tokens[1]
     case 'mailpack'
-        __mailpack_parse_subcommand -r 1 'o/output=' 'compression=' 'level=' 'threads=' 'volume-size=' 'info-separator=' 'verify' 'h/help'
+        __mailpack_parse_subcommand -r 1 'o/output=' 'compression=' 'level=' 'threads=' 'volume-size=' 'info-separator=' 'verify' 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'help'
-            __mailpack_parse_subcommand -r 1 
+            __mailpack_parse_subcommand -r 1 'version'
         end
     end
 end
@@ -82,7 +82,9 @@ complete -c 'mailpack' -n '__mailpack_should_offer_completions_for_flags_or_opti
 complete -c 'mailpack' -n '__mailpack_should_offer_completions_for_flags_or_options "mailpack" level' -l 'level' -d 'Compression level: xz preset 0-9 (default 1, see README) or gzip level 1-9 (default 6).' -rfka ''
 complete -c 'mailpack' -n '__mailpack_should_offer_completions_for_flags_or_options "mailpack" threads' -l 'threads' -d 'Compression threads (default: all cores).' -rfka ''
 complete -c 'mailpack' -n '__mailpack_should_offer_completions_for_flags_or_options "mailpack" volume-size' -l 'volume-size' -d 'Split the output into files of at most SIZE (4G, 3900M) named BUNDLE.001, .002, ...' -rfka ''
-complete -c 'mailpack' -n '__mailpack_should_offer_completions_for_flags_or_options "mailpack" info-separator' -l 'info-separator' -d 'Info separator inside the bundle\'s Maildir: \':\' or \'!\' / \';\' if it will be extracted on a FAT disk.' -rfka ''
+complete -c 'mailpack' -n '__mailpack_should_offer_completions_for_flags_or_options "mailpack" info-separator' -l 'info-separator' -d 'Character between a Maildir name and its flags: \':\' (standard), or \'!\' or \';\' for FAT, exFAT and NTFS disks, which reject \':\'.' -rfka ''
 complete -c 'mailpack' -n '__mailpack_should_offer_completions_for_flags_or_options "mailpack" verify' -l 'verify' -d 'Read the written bundle back from disk and verify it before exiting.'
+complete -c 'mailpack' -n '__mailpack_should_offer_completions_for_flags_or_options "mailpack" version' -l 'version' -d 'Show the version.'
 complete -c 'mailpack' -n '__mailpack_should_offer_completions_for_flags_or_options "mailpack" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'mailpack' -n '__mailpack_should_offer_completions_for_positional "mailpack" -eq 1' -fa 'help' -d 'Show subcommand help information.'
+complete -c 'mailpack' -n '__mailpack_should_offer_completions_for_flags_or_options "mailpack help" version' -l 'version' -d 'Show the version.'

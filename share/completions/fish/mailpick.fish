@@ -20,10 +20,10 @@ function __mailpick_parse_tokens -S
     set -l unparsed_tokens (__mailpick_tokens -pc)
     switch $unparsed_tokens[1]
     case 'mailpick'
-        __mailpick_parse_subcommand -r 1 'since=' 'until=' 'date-source=' 'from=+' 'to=+' 'subject=+' 'header=+' 'message-id=+' 'message-ids=' 'folder=+' 'flag=+' 'no-flag=+' 'min-size=' 'max-size=' 'regex' 'mbox-variant=' 'h/help'
+        __mailpick_parse_subcommand -r 1 'since=' 'until=' 'date-source=' 'from=+' 'to=+' 'subject=+' 'header=+' 'message-id=+' 'message-ids=' 'folder=+' 'flag=+' 'no-flag=+' 'min-size=' 'max-size=' 'regex' 'mbox-variant=' 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'help'
-            __mailpick_parse_subcommand -r 1 
+            __mailpick_parse_subcommand -r 1 'version'
         end
     end
 end
@@ -93,5 +93,7 @@ complete -c 'mailpick' -n '__mailpick_should_offer_completions_for_flags_or_opti
 complete -c 'mailpick' -n '__mailpick_should_offer_completions_for_flags_or_options "mailpick" max-size' -l 'max-size' -d 'At most N bytes.' -rfka ''
 complete -c 'mailpick' -n '__mailpick_should_offer_completions_for_flags_or_options "mailpick" regex' -l 'regex' -d 'Every P is a POSIX extended regular expression (case-insensitive) instead of a substring.'
 complete -c 'mailpick' -n '__mailpick_should_offer_completions_for_flags_or_options "mailpick" mbox-variant' -l 'mbox-variant' -d 'mbox dialect to write.' -rfka 'mboxo mboxrd mboxcl2'
+complete -c 'mailpick' -n '__mailpick_should_offer_completions_for_flags_or_options "mailpick" version' -l 'version' -d 'Show the version.'
 complete -c 'mailpick' -n '__mailpick_should_offer_completions_for_flags_or_options "mailpick" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'mailpick' -n '__mailpick_should_offer_completions_for_positional "mailpick" -eq 1' -fa 'help' -d 'Show subcommand help information.'
+complete -c 'mailpick' -n '__mailpick_should_offer_completions_for_flags_or_options "mailpick help" version' -l 'version' -d 'Show the version.'

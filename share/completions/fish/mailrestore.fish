@@ -20,10 +20,10 @@ function __mailrestore_parse_tokens -S
     set -l unparsed_tokens (__mailrestore_tokens -pc)
     switch $unparsed_tokens[1]
     case 'mailrestore'
-        __mailrestore_parse_subcommand 1 'o/output=' 'into=' 'dry-run' 'since=' 'until=' 'date-source=' 'from=+' 'to=+' 'subject=+' 'header=+' 'message-id=+' 'message-ids=' 'folder=+' 'flag=+' 'no-flag=+' 'min-size=' 'max-size=' 'regex' 'format=' 'layout=' 'mbox-variant=' 'info-separator=' 'utf8-names' 'h/help'
+        __mailrestore_parse_subcommand 1 'o/output=' 'into=' 'dry-run' 'since=' 'until=' 'date-source=' 'from=+' 'to=+' 'subject=+' 'header=+' 'message-id=+' 'message-ids=' 'folder=+' 'flag=+' 'no-flag=+' 'min-size=' 'max-size=' 'regex' 'format=' 'layout=' 'mbox-variant=' 'info-separator=' 'utf8-names' 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'help'
-            __mailrestore_parse_subcommand -r 1 
+            __mailrestore_parse_subcommand -r 1 'version'
         end
     end
 end
@@ -100,5 +100,7 @@ complete -c 'mailrestore' -n '__mailrestore_should_offer_completions_for_flags_o
 complete -c 'mailrestore' -n '__mailrestore_should_offer_completions_for_flags_or_options "mailrestore" mbox-variant' -l 'mbox-variant' -d 'mbox dialect to write: mboxrd (reversible quoting), mboxo or mboxcl2 (Content-Length, no quoting).' -rfka 'mboxo mboxrd mboxcl2'
 complete -c 'mailrestore' -n '__mailrestore_should_offer_completions_for_flags_or_options "mailrestore" info-separator' -l 'info-separator' -d 'Character between a Maildir name and its flags: \':\' (standard), or \'!\' or \';\' for FAT, exFAT and NTFS disks, which reject \':\'.' -rfka ''
 complete -c 'mailrestore' -n '__mailrestore_should_offer_completions_for_flags_or_options "mailrestore" utf8-names' -l 'utf8-names' -d 'Write folder names in UTF-8 instead of IMAP modified UTF-7 (what Dovecot and Courier expect).'
+complete -c 'mailrestore' -n '__mailrestore_should_offer_completions_for_flags_or_options "mailrestore" version' -l 'version' -d 'Show the version.'
 complete -c 'mailrestore' -n '__mailrestore_should_offer_completions_for_flags_or_options "mailrestore" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'mailrestore' -n '__mailrestore_should_offer_completions_for_positional "mailrestore" -eq 1' -fa 'help' -d 'Show subcommand help information.'
+complete -c 'mailrestore' -n '__mailrestore_should_offer_completions_for_flags_or_options "mailrestore help" version' -l 'version' -d 'Show the version.'

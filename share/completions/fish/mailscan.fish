@@ -20,10 +20,10 @@ function __mailscan_parse_tokens -S
     set -l unparsed_tokens (__mailscan_tokens -pc)
     switch $unparsed_tokens[1]
     case 'mailscan'
-        __mailscan_parse_subcommand -r 1 'since=' 'until=' 'date-source=' 'from=+' 'to=+' 'subject=+' 'header=+' 'message-id=+' 'message-ids=' 'folder=+' 'flag=+' 'no-flag=+' 'min-size=' 'max-size=' 'regex' 'json' 'h/help'
+        __mailscan_parse_subcommand -r 1 'since=' 'until=' 'date-source=' 'from=+' 'to=+' 'subject=+' 'header=+' 'message-id=+' 'message-ids=' 'folder=+' 'flag=+' 'no-flag=+' 'min-size=' 'max-size=' 'regex' 'json' 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'help'
-            __mailscan_parse_subcommand -r 1 
+            __mailscan_parse_subcommand -r 1 'version'
         end
     end
 end
@@ -93,5 +93,7 @@ complete -c 'mailscan' -n '__mailscan_should_offer_completions_for_flags_or_opti
 complete -c 'mailscan' -n '__mailscan_should_offer_completions_for_flags_or_options "mailscan" max-size' -l 'max-size' -d 'At most N bytes.' -rfka ''
 complete -c 'mailscan' -n '__mailscan_should_offer_completions_for_flags_or_options "mailscan" regex' -l 'regex' -d 'Every P is a POSIX extended regular expression (case-insensitive) instead of a substring.'
 complete -c 'mailscan' -n '__mailscan_should_offer_completions_for_flags_or_options "mailscan" json' -l 'json' -d 'One JSON object per line, with folder, flags, date, received, from, to, subject, message_id, size, sha256.'
+complete -c 'mailscan' -n '__mailscan_should_offer_completions_for_flags_or_options "mailscan" version' -l 'version' -d 'Show the version.'
 complete -c 'mailscan' -n '__mailscan_should_offer_completions_for_flags_or_options "mailscan" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'mailscan' -n '__mailscan_should_offer_completions_for_positional "mailscan" -eq 1' -fa 'help' -d 'Show subcommand help information.'
+complete -c 'mailscan' -n '__mailscan_should_offer_completions_for_flags_or_options "mailscan help" version' -l 'version' -d 'Show the version.'

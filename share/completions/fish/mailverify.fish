@@ -20,10 +20,10 @@ function __mailverify_parse_tokens -S
     set -l unparsed_tokens (__mailverify_tokens -pc)
     switch $unparsed_tokens[1]
     case 'mailverify'
-        __mailverify_parse_subcommand -r 1 'against=' 'json' 'threads=' 'h/help'
+        __mailverify_parse_subcommand -r 1 'against=' 'json' 'threads=' 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'help'
-            __mailverify_parse_subcommand -r 1 
+            __mailverify_parse_subcommand -r 1 'version'
         end
     end
 end
@@ -78,7 +78,9 @@ end
 
 complete -c 'mailverify' -f
 complete -c 'mailverify' -n '__mailverify_should_offer_completions_for_flags_or_options "mailverify" against' -l 'against' -d 'Also check that every message of this live Maildir or mbox is in the bundle.' -rfka ''
-complete -c 'mailverify' -n '__mailverify_should_offer_completions_for_flags_or_options "mailverify" json' -l 'json' -d 'One JSON object per target: target, kind, ok, messages, problems (path, message_id, problem), notes.'
+complete -c 'mailverify' -n '__mailverify_should_offer_completions_for_flags_or_options "mailverify" json' -l 'json' -d 'One JSON object per target: target, kind, ok, messages, problems (path, offset, message_id, problem), notes.'
 complete -c 'mailverify' -n '__mailverify_should_offer_completions_for_flags_or_options "mailverify" threads' -l 'threads' -d 'Decompression threads (default: all cores).' -rfka ''
+complete -c 'mailverify' -n '__mailverify_should_offer_completions_for_flags_or_options "mailverify" version' -l 'version' -d 'Show the version.'
 complete -c 'mailverify' -n '__mailverify_should_offer_completions_for_flags_or_options "mailverify" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'mailverify' -n '__mailverify_should_offer_completions_for_positional "mailverify" -eq 1' -fa 'help' -d 'Show subcommand help information.'
+complete -c 'mailverify' -n '__mailverify_should_offer_completions_for_flags_or_options "mailverify help" version' -l 'version' -d 'Show the version.'
