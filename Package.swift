@@ -28,6 +28,7 @@ let package = Package(
         .target(name: "MailKeepArchive", dependencies: ["MailKeepIO", "MailKeepFormats"]),
         .target(name: "MailKeepPipeline", dependencies: ["MailKeepIO", "MailKeepFormats", "MailKeepArchive"]),
         .target(name: "MailKeepCommands", dependencies: ["MailKeepIO", "MailKeepFormats", "MailKeepArchive", "MailKeepPipeline", argumentParser]),
-        .testTarget(name: "MailKeepTests", dependencies: ["MailKeepIO", "MailKeepFormats", "MailKeepArchive", "MailKeepPipeline", "MailKeepCommands"]),
+        .testTarget(name: "MailKeepTests", dependencies: ["MailKeepIO", "MailKeepFormats", "MailKeepArchive", "MailKeepPipeline", "MailKeepCommands"],
+                    exclude: ["Snapshots"]),
     ] + tools.map { .executableTarget(name: $0, dependencies: ["MailKeepCommands"]) }
 )
