@@ -203,11 +203,8 @@ public final class XZBlockIndex {
     private static func pread(_ file: FileHandleFD, into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws -> Int {
         var total = 0
         while total < buffer.count {
-            let n = Glibc.pread(file.fd, buffer.baseAddress! + total, buffer.count - total, off_t(offset) + off_t(total))
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw ioError(file.name, "read")
-            }
+            let n = retryingEINTR { Glibc.pread(file.fd, buffer.baseAddress! + total, buffer.count - total, off_t(offset) + off_t(total)) }
+            if n < 0 { throw ioError(file.name, "read") }
             if n == 0 { break }
             total += n
         }

@@ -74,12 +74,9 @@ public final class FileHandleFD: ByteSource, ByteSink {
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         guard buffer.count > 0 else { return 0 }
-        while true {
-            let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
-            if n >= 0 { return n }
-            if errno == EINTR { continue }
-            throw ioError(name, "read")
-        }
+        let n = retryingEINTR { Glibc.read(fd, buffer.baseAddress, buffer.count) }
+        guard n >= 0 else { throw ioError(name, "read") }
+        return n
     }
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
@@ -130,11 +127,8 @@ package let umaskClearsOwnerBits: Bool = {
 package func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
     var offset = 0
     while offset < bytes.count {
-        let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-        if n < 0 {
-            if errno == EINTR { continue }
-            return false
-        }
+        let n = retryingEINTR { Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset) }
+        if n < 0 { return false }
         offset += n
     }
     return true
@@ -147,8 +141,9 @@ package func setFileTimes(_ fd: Int32, _ seconds: Int64) -> Bool {
     return withUnsafePointer(to: &times) { $0.withMemoryRebound(to: timespec.self, capacity: 2) { futimens(fd, $0) } } == 0
 }
 
+/// Runs a system call again while a signal interrupts it: the one place that knows about EINTR.
 @inline(__always)
-package func retryingEINTR(_ call: () -> Int32) -> Int32 {
+package func retryingEINTR<Result: BinaryInteger>(_ call: () -> Result) -> Result {
     while true {
         let r = call()
         if r >= 0 || errno != EINTR { return r }
