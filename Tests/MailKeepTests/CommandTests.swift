@@ -82,6 +82,7 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         #expect(runCommand(MailConvert.self, ["x"]).status == 64)
         #expect(runCommand(MailRestore.self, ["x", "-o", "-"]).status == 64)
         #expect(runCommand(MailPack.self, ["x", "-o", "-", "--verify"]).status == 64)
+        #expect(runCommand(MailPack.self, ["x", "-o", "y.tar.gz", "--compression", "xz"]).status == 64)
     }
 
     /// A missing source is an I/O error (2) in every tool that reads mail, named in the one

@@ -68,6 +68,9 @@ import Testing
         (#""new":false"#, #""new":false,"mbox_index":-3"#, "mbox_index"),
         (#""new":false"#, #""new":false,"received":"yesterday""#, "received"),
         (#""abab"#, #""ABAB"#, "sha256"),
+        // Flags become file names on restore: a '/' or an escape sequence there is refused.
+        (#""flags":"S""#, #""flags":"S/../x""#, "flags"),
+        (#""flags":"S""#, #""flags":"S\u001b[2J""#, "flags"),
     ])
     func outOfRangeValuesAreRefusedByLine(_ original: String, _ replacement: String, _ reason: String) {
         let hostile = valid.replacingOccurrences(of: original, with: replacement)

@@ -71,7 +71,7 @@ public struct BundleHeader: Codable, Sendable, Equatable {
         do {
             header = try JSONDecoder().decode(BundleHeader.self, from: Data(bytes))
         } catch let error as DecodingError {
-            throw MailKeepError.malformed(path: "\(bundle):mailkeep-bundle.json", offset: nil, reason: "not a mailkeep bundle header: \(describe(error))")
+            throw MailKeepError.malformed(path: DiagnosticFormat.member("mailkeep-bundle.json", of: bundle), offset: nil, reason: "not a mailkeep bundle header: \(describe(error))")
         }
         guard (1...currentVersion).contains(header.version) else {
             throw MailKeepError.unrecognized(path: bundle, reason: "bundle format version \(header.version) is not one this mailkeep understands (1 to \(currentVersion))")
@@ -151,6 +151,10 @@ public struct ManifestEntry: Codable, Sendable {
         }
         folder = try c.decodeIfPresent(String.self, forKey: .folder) ?? ""
         flags = try c.decodeIfPresent(String.self, forKey: .flags) ?? ""
+        // Flags become part of file names a reader writes: Maildir flag and keyword letters only.
+        guard flags.utf8.allSatisfy({ (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) }) else {
+            throw invalid(.flags, "not Maildir flag letters")
+        }
         isNew = try c.decodeIfPresent(Bool.self, forKey: .isNew) ?? false
         received = try c.decodeIfPresent(String.self, forKey: .received).map { try isoTime($0, .received, c) }
         keywords = try c.decodeIfPresent([String].self, forKey: .keywords) ?? []

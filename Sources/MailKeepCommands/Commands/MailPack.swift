@@ -64,6 +64,9 @@ public struct MailPack: MailKeepCommand {
         }
         if volumeSize != nil && output == "-" { throw ValidationError("--volume-size needs a file name, not -") }
         if verify && output == "-" { throw ValidationError("--verify needs a file name, not -") }
+        if let compression, let named = BundleOptions.compression(forName: output), named != compression {
+            throw ValidationError("--compression \(compression.rawValue) contradicts the name \(output), which says \(named.rawValue)")
+        }
     }
 
     public func execute(on console: Console) throws -> Int32 {
