@@ -12,6 +12,9 @@ public struct VerifyReport {
         public var path: String
         /// False for a file outside the target (`--against`'s source, mail read through).
         public var isInTarget: Bool
+        /// The file as an error named it (a tar member, an offset in the stream), printed
+        /// instead of `path`.
+        public var file: String?
         public var offset: Int64?
         public var messageID: String?
         public var what: String
@@ -42,9 +45,18 @@ public struct VerifyReport {
         problems.append(Problem(path: path, isInTarget: isInTarget, messageID: messageID, what: what))
     }
 
+    /// An error that stopped part of the check, reported where it says it happened.
+    package mutating func problem(_ path: String, from error: Error) {
+        guard let error = error as? MailKeepError else { return problem(path, "\(error)") }
+        var problem = Problem(path: path, offset: error.offset, messageID: nil, what: error.reason)
+        problem.file = error.file
+        problems.append(problem)
+    }
+
     /// The file a problem names, in the one diagnostic form: `BUNDLE[member]` inside a bundle,
     /// the joined path inside a directory.
     private func file(of problem: Problem) -> String {
+        if let file = problem.file { return file }
         if problem.path.hasPrefix("(") { return target }
         guard problem.isInTarget else { return problem.path }
         switch kind {
@@ -57,11 +69,8 @@ public struct VerifyReport {
     /// `FILE: offset N: what <message-id>` per problem, then a summary line for the target.
     public var humanLines: [String] {
         var lines = problems.map { p in
-            // An error about the target as a whole already names it.
-            let named = p.path.hasPrefix("(") && (p.what.hasPrefix(target + ":") || p.what.hasPrefix(target + "[")
-                || p.what.hasPrefix("'" + target))
-            return DiagnosticFormat.terminalSafe((named ? "" : "\(DiagnosticFormat.location(file(of: p), offset: p.offset)): ")
-                + p.what + (p.messageID.map { " <\($0)>" } ?? ""))
+            DiagnosticFormat.terminalSafe("\(DiagnosticFormat.location(file(of: p), offset: p.offset)): \(p.what)"
+                + (p.messageID.map { " <\($0)>" } ?? ""))
         }
         lines += notes.map { DiagnosticFormat.terminalSafe("\(DiagnosticFormat.quoted(target)): note: \($0)") }
         lines.append("\(DiagnosticFormat.quoted(target)): \(kind), \(messagesChecked) messages checked, "
@@ -136,7 +145,7 @@ public func verifyBundle(_ path: String, threads: Int = 0, log: WarningLog) -> V
         }
         streamComplete = true
     } catch {
-        report.problem("(archive)", "\(error)")
+        report.problem("(archive)", from: error)
     }
     // An xz bundle damaged before its end can still hold its manifest in a block of its own,
     // found through the xz index: then every message past the damage is named below.
@@ -149,12 +158,7 @@ public func verifyBundle(_ path: String, threads: Int = 0, log: WarningLog) -> V
         do {
             _ = try BundleHeader.read(headerBytes, bundle: path)
         } catch let error as MailKeepError {
-            switch error {
-            case .malformed(_, _, let reason), .unrecognized(_, let reason), .refused(_, let reason),
-                 .unsafeEntry(_, _, let reason), .invalidArgument(let reason):
-                report.problem("mailkeep-bundle.json", reason)
-            case .io: report.problem("mailkeep-bundle.json", "\(error)")
-            }
+            report.problem("mailkeep-bundle.json", error.reason)
         } catch {
             report.problem("mailkeep-bundle.json", "\(error)")
         }
@@ -268,6 +272,6 @@ public func compareBundle(_ bundlePath: String, against sources: SourceList, rep
             report.notes.append("\(onlyInBundle) messages are only in the bundle: deleted or changed in the source since it was packed")
         }
     } catch {
-        report.problem("(against)", "\(error)")
+        report.problem("(against)", from: error)
     }
 }

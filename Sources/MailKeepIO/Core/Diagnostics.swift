@@ -85,7 +85,6 @@ public struct Warning: Sendable, CustomStringConvertible {
 public final class WarningLog: @unchecked Sendable {
     public private(set) var warnings: [Warning] = []
     public private(set) var problemCount = 0
-    public private(set) var noticeCount = 0
     private let echo: ((Warning) -> Void)?
     private let retainedLimit: Int
 
@@ -95,7 +94,7 @@ public final class WarningLog: @unchecked Sendable {
     }
 
     public func add(_ warning: Warning) {
-        if warning.isNotice { noticeCount += 1 } else { problemCount += 1 }
+        if !warning.isNotice { problemCount += 1 }
         if warnings.count < retainedLimit { warnings.append(warning) }
         echo?(warning)
     }

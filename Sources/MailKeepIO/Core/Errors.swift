@@ -24,14 +24,36 @@ public enum MailKeepError: Error, CustomStringConvertible, Equatable {
     case invalidArgument(reason: String)
 
     public var description: String {
+        guard let file else { return reason }
+        return "\(DiagnosticFormat.location(file, offset: offset)): \(reason)"
+    }
+
+    /// The file the error is about; nil for a value from the command line.
+    public var file: String? {
         switch self {
-        case let .io(path, operation, code):
-            return "\(DiagnosticFormat.quoted(path)): \(operation): \(String(cString: strerror(code)))"
-        case let .malformed(path, offset, reason), let .unsafeEntry(path, offset, reason):
-            return "\(DiagnosticFormat.location(path, offset: offset)): \(reason)"
-        case let .unrecognized(path, reason), let .refused(path, reason):
-            return "\(DiagnosticFormat.quoted(path)): \(reason)"
-        case let .invalidArgument(reason):
+        case let .io(path, _, _), let .malformed(path, _, _), let .unsafeEntry(path, _, _),
+             let .unrecognized(path, _), let .refused(path, _):
+            return path
+        case .invalidArgument:
+            return nil
+        }
+    }
+
+    /// Where in `file` it went wrong, when that is known.
+    public var offset: Int64? {
+        switch self {
+        case let .malformed(_, offset, _), let .unsafeEntry(_, offset, _): return offset
+        default: return nil
+        }
+    }
+
+    /// What went wrong, without the file and offset.
+    public var reason: String {
+        switch self {
+        case let .io(_, operation, code):
+            return "\(operation): \(String(cString: strerror(code)))"
+        case let .malformed(_, _, reason), let .unsafeEntry(_, _, reason), let .unrecognized(_, reason),
+             let .refused(_, reason), let .invalidArgument(reason):
             return reason
         }
     }
