@@ -1,9 +1,6 @@
 import ArgumentParser
 import MailKeepIO
 
-/// The version every tool reports with `--version`.
-public let mailkeepVersion = "0.7.0"
-
 /// A mailkeep tool: its work runs against a `Console`, so the same command runs as a process
 /// (`main()`) and in-process in tests (`runInProcess`), with one error policy for both.
 public protocol MailKeepCommand: ParsableCommand {

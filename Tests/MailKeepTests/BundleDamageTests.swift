@@ -70,7 +70,7 @@ import Testing
         try BundleReader(path: damaged, log: log).forEachMessage { meta, _ in handedOn.append(meta.source) }
         #expect(handedOn.count == packed.manifest.count - 1)
         #expect(!handedOn.contains { $0.hasSuffix(victim.path) })
-        #expect(log.warnings.contains { $0.file.hasSuffix(victim.path) && $0.message.contains("<m6@example.org>") })
+        #expect(log.warnings.contains { $0.file.hasSuffix("[" + victim.path + "]") && $0.message.contains("<m6@example.org>") })
     }
 
     /// A changed hash in MANIFEST.jsonl: SHA256SUMS no longer matches the manifest file, and

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import MailKeepIO
+@testable import MailKeepArchive
 @testable import MailKeepCommands
 
 /// What a command printed and how it exited, run in-process.

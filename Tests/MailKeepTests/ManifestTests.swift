@@ -134,7 +134,7 @@ import Testing
         var restored: [String] = []
         try reader.forEachSelected(underOneMiB) { meta, _, _ in restored.append(meta.source) }
         #expect(restored.count == 8)
-        #expect(log.warnings.contains { $0.file.hasSuffix(victim) && $0.message.contains("not in the manifest") })
+        #expect(log.warnings.contains { $0.file.hasSuffix("[" + victim + "]") && $0.message.contains("not in the manifest") })
 
         let report = verifyBundle(hostile, log: WarningLog())
         #expect(report.problems.contains { $0.path == "MANIFEST.jsonl" && $0.what.hasPrefix("line 2 is not a valid entry: \"size\"") })

@@ -100,7 +100,7 @@ public final class BundleReader: MessageSource {
         }
         manifest = BundleManifest(manifestBytes)
         for problem in manifest.problems {
-            log.add(file: "\(path):MANIFEST.jsonl", offset: nil, problem.what)
+            log.add(file: DiagnosticFormat.member("MANIFEST.jsonl", of: path), offset: nil, problem.what)
         }
     }
 
@@ -186,17 +186,17 @@ public final class BundleReader: MessageSource {
         try forEachEntry(wantContent: { self.messagePath($0) != nil }) { entry, content in
             guard let relative = messagePath(entry.path) else { return }
             guard let listed = entries[relative] else {
-                log.add(file: "\(path):\(relative)", offset: entry.contentOffset, "not in the manifest; restored with what its name says")
+                log.add(file: DiagnosticFormat.member(relative, of: path), offset: entry.contentOffset, "not in the manifest; restored with what its name says")
                 let parsed = MaildirName.parse(FileSystem.baseName(relative), extraSeparator: infoSeparator)
                 let folder = relative.split(separator: "/").dropFirst().dropLast(2).map(String.init)
                 try body(MessageMetadata(folder: folder, flags: parsed.flags, isNew: relative.contains("/new/"),
-                                         received: entry.mtime, uniqueName: parsed.unique, source: "\(path):\(relative)",
+                                         received: entry.mtime, uniqueName: parsed.unique, source: DiagnosticFormat.member(relative, of: path),
                                          sourceOffset: entry.contentOffset), content)
                 return
             }
             let hash = ContentHasher.sha256Hex(of: content)
             guard hash == listed.sha256, Int64(content.count) == listed.size else {
-                log.add(file: "\(path):\(relative)", offset: entry.contentOffset,
+                log.add(file: DiagnosticFormat.member(relative, of: path), offset: entry.contentOffset,
                         "checksum mismatch (Message-ID \(listed.messageID.map { "<\($0)>" } ?? "none")); damaged, not used")
                 return
             }
@@ -315,12 +315,12 @@ extension BundleReader: SelectiveSource {
                     let start = Int(offset - first)
                     let end = start + Int(entry.size)
                     guard start >= 0, end <= bytes.count else {
-                        log.add(file: "\(path):\(entry.path)", offset: offset, "the archive ends before this message")
+                        log.add(file: DiagnosticFormat.member(entry.path, of: path), offset: offset, "the archive ends before this message")
                         continue
                     }
                     let content = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
                     guard ContentHasher.sha256Hex(of: content) == entry.sha256 else {
-                        log.add(file: "\(path):\(entry.path)", offset: offset,
+                        log.add(file: DiagnosticFormat.member(entry.path, of: path), offset: offset,
                                 "checksum mismatch (Message-ID \(entry.messageID.map { "<\($0)>" } ?? "none")); damaged, not used")
                         continue
                     }

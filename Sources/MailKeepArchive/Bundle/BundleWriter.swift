@@ -255,7 +255,7 @@ public final class BundleWriter: MessageSink {
 }
 
 /// The version every tool reports and bundles record.
-public let mailkeepVersion = "0.1.0"
+public let mailkeepVersion = "0.7.0"
 
 /// 64-bit FNV-1a: a stable, cheap hash of a name.
 package func fnv1a(_ text: String) -> UInt64 {

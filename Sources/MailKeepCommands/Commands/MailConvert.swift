@@ -1,5 +1,6 @@
 import ArgumentParser
 import MailKeepIO
+import MailKeepArchive
 import MailKeepPipeline
 
 public struct MailConvert: MailKeepCommand {

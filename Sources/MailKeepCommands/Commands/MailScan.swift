@@ -1,5 +1,6 @@
 import ArgumentParser
 import MailKeepIO
+import MailKeepArchive
 import MailKeepFormats
 import MailKeepPipeline
 
