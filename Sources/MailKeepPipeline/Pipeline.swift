@@ -52,7 +52,8 @@ public struct Pipeline {
             } else {
                 try sources.forEachMessage { meta, content in try deliver(meta, content, LazyFacts(content)) }
             }
-            try sink.finish()
+            // No mail in any source: an empty bundle or mbox would pass for a backup.
+            if sources.holdsNoMail { sink.discard() } else { try sink.finish() }
         } catch {
             progress?.done()
             sink.discard()

@@ -90,6 +90,7 @@ public final class SourceList: SelectiveSource {
     }
 
     private func forEachSource(_ body: (MessageSource, [String]) throws -> Void) throws {
+        emptySources = []
         for source in sources {
             let pre = prefix(source.path, isMbox: isMbox(source.kind))
             let reader: MessageSource
@@ -100,7 +101,41 @@ public final class SourceList: SelectiveSource {
             case .message(let path): reader = SingleMessageReader(path: path, folder: [])
             case .bundle(let bundle): reader = bundle
             }
-            try body(reader, pre)
+            // A bundle is counted by its manifest (a selective read hands on only what it picks).
+            let counted = CountingSource(reader)
+            var listed = 0
+            if case .bundle(let bundle) = source.kind {
+                listed = bundle.order.count
+                try body(reader, pre)
+            } else {
+                try body(counted, pre)
+            }
+            if listed + counted.count == 0 {
+                emptySources.append(source.path)
+                log.add(file: source.path, offset: nil, "no mail found")
+            }
+        }
+    }
+
+    /// The sources that held no message at all, once they have been read.
+    public private(set) var emptySources: [String] = []
+
+    /// True when every source has been read and none held a message: there is nothing to
+    /// write, and what was started is discarded rather than left as an empty backup.
+    public var holdsNoMail: Bool { !sources.isEmpty && emptySources.count == sources.count }
+}
+
+/// Passes messages through and counts them: a source that holds none is worth a warning, as
+/// a mistyped path or an emptied mailbox would otherwise give an empty backup and exit 0.
+private final class CountingSource: MessageSource {
+    private let inner: MessageSource
+    private(set) var count = 0
+    init(_ inner: MessageSource) { self.inner = inner }
+
+    func forEachMessage(_ body: (MessageMetadata, UnsafeRawBufferPointer) throws -> Void) throws {
+        try inner.forEachMessage { meta, content in
+            count += 1
+            try body(meta, content)
         }
     }
 }

@@ -4,14 +4,17 @@
 source "$(dirname "$0")/../lib/testlib.sh"
 
 # Byte-identical mbox round trips: the fixtures whose dialect mailkeep writes back as it read it.
-for name in mboxrd crlf mboxo empty; do
+for name in mboxrd crlf mboxo; do
     src="$FIXTURES/mbox/$name.mbox"
     expect_rc 0 mailconvert "$src" -o "$SCRATCH/$name"
     expect_rc 0 mailconvert "$SCRATCH/$name" -o "$SCRATCH/$name.back.mbox"
     same_file "$src" "$SCRATCH/$name.back.mbox"
 done
 [ "$(maildir_count "$SCRATCH/mboxrd")" -eq 3 ] || fail "mboxrd.mbox: expected 3 messages"
-[ "$(maildir_count "$SCRATCH/empty")" -eq 0 ] || fail "empty.mbox: expected no messages"
+# An empty mbox holds no mail: a problem (exit 1), and no empty copy is written.
+expect_rc 1 mailconvert "$FIXTURES/mbox/empty.mbox" -o "$SCRATCH/empty.mbox"
+grep -q "empty.mbox: no mail found" "$SCRATCH/stderr" || fail "empty.mbox: no 'no mail found'"
+[ ! -e "$SCRATCH/empty.mbox" ] || fail "empty.mbox: an empty copy was written"
 # Quoting is undone one level in the Maildir copy.
 grep -qx 'From here on, one level of quoting.' "$SCRATCH"/mboxrd/cur/* "$SCRATCH"/mboxrd/new/* 2>/dev/null \
     || fail "mboxrd: '>From here' was not unquoted in the Maildir"

@@ -64,6 +64,9 @@ public struct MailPack: MailKeepCommand {
         }
         if volumeSize != nil && output == "-" { throw ValidationError("--volume-size needs a file name, not -") }
         if verify && output == "-" { throw ValidationError("--verify needs a file name, not -") }
+        if let ext = BundleOptions.foreignArchiveKind(forName: output) {
+            throw ValidationError("-o \(output): mailpack writes a tar bundle (.tar.xz, .tar.gz or .tar), not a \(ext) file")
+        }
         if let compression, let named = BundleOptions.compression(forName: output), named != compression {
             throw ValidationError("--compression \(compression.rawValue) contradicts the name \(output), which says \(named.rawValue)")
         }
@@ -78,6 +81,10 @@ public struct MailPack: MailKeepCommand {
         let list = try SourceList(sources, nameMboxFolders: true, log: log)
         let bundle = try BundleWriter(path: output, options: options, sources: sources, log: log)
         let summary = try Pipeline(sources: list, progress: ProgressReporter(console: console)).run(into: bundle)
+        if list.holdsNoMail {
+            console.diagnose("no bundle written")
+            return ExitStatus.problem
+        }
         console.diagnose("\(summary.messages) messages, \(formatBytes(summary.counts.bytesWritten)) packed into "
             + "\(formatBytes(bundle.bundleBytes)) (\(chosen.rawValue))"
             + (log.problemCount > 0 ? ", \(log.problemCount) warnings" : ""))

@@ -52,6 +52,10 @@ public struct MailVerify: MailKeepCommand {
         for target in targets {
             do {
                 var report = try verifyTarget(target, log: log)
+                // A bundle of nothing (packed from an empty or mistyped source) is no backup.
+                if report.messagesChecked == 0 && report.problems.isEmpty {
+                    report.problems.append(.init(path: target, isInTarget: false, messageID: nil, what: "no mail found"))
+                }
                 if let against {
                     compareBundle(target, against: try SourceList([against], log: log), report: &report, log: log)
                 }
@@ -96,9 +100,9 @@ public struct MailVerify: MailKeepCommand {
         var report = VerifyReport(target: target, kind: kind)
         let local = WarningLog { warning in if warning.isNotice { log.add(warning) } }
         let list = try SourceList([target], log: local)
+        // An empty file where a backup should be (a copy cut to 0 bytes) is not "all good":
+        // the source list reports it as "no mail found".
         try list.forEachMessage { _, _ in report.messagesChecked += 1 }
-        // An empty file where a backup should be (a copy cut to 0 bytes) is not "all good".
-        if report.messagesChecked == 0 { report.problems.append(.init(path: target, isInTarget: false, messageID: nil, what: "no mail found")) }
         for w in local.warnings where !w.isNotice {
             report.problems.append(.init(path: w.file, isInTarget: false, offset: w.offset, messageID: nil, what: w.message))
         }
