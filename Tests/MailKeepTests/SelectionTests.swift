@@ -68,5 +68,16 @@ import Testing
         #expect(parseSize("-1") == nil)
         #expect(parseISO8601("2024-03-01T09:30:00+01:00") == 1_709_281_800)
         #expect(parseISO8601("2024-03-01T08:30:00Z") == 1_709_281_800)
+        #expect(parseISO8601("2024-03-01T10:30:00+0200") == 1_709_281_800)
+        #expect(parseISO8601("2024-03-01T09:30:00+01") == 1_709_281_800)
+    }
+
+    /// Impossible dates, times and zones are refused, never rolled over into another time.
+    @Test(arguments: ["2024-02-30", "2023-02-29", "2024-13-01", "2024-01-01T24:00:00Z", "2024-01-01T10:60:00Z",
+                      "2024-01-01T10:00:60Z", "2024-01-01T10:00:00+25:00", "2024-01-01T10:00:00+01:60",
+                      "2024-01-01T10:00:00+01:00junk", "2024-01-01T10:00:00Zjunk", "2024-01-01T10:00:00+1"])
+    func impossibleTimesAreRefused(_ text: String) {
+        #expect(parseISO8601(text) == nil)
+        #expect(parseSelectionDate(text) == nil)
     }
 }

@@ -56,7 +56,8 @@ public func parseISO8601(_ text: String) -> Int64? {
     var i = 16
     var ss = 0
     if i < b.count, b[i] == 0x3A, let s = num(17, 2) {
-        guard s < 61 else { return nil }
+        // No leap seconds: Unix time has none, and mailkeep never writes :60.
+        guard s < 60 else { return nil }
         ss = s
         i = 19
     }
@@ -67,9 +68,16 @@ public func parseISO8601(_ text: String) -> Int64? {
     seconds += Int64(hh * 3600 + mm * 60 + ss)
     if i == b.count { return nil }
     if b[i] == 0x5A && i + 1 == b.count { return seconds }
-    guard b[i] == 0x2B || b[i] == 0x2D, let zh = num(i + 1, 2) else { return nil }
+    // The zone is +HH, +HHMM or +HH:MM and ends the text; an offset of 24 hours or more is no zone.
+    guard b[i] == 0x2B || b[i] == 0x2D, let zh = num(i + 1, 2), zh < 24 else { return nil }
     var zm = 0
-    if i + 3 < b.count, b[i + 3] == 0x3A, let z = num(i + 4, 2) { zm = z } else if let z = num(i + 3, 2) { zm = z }
+    switch b.count - i {
+    case 3: break
+    case 5: guard let z = num(i + 3, 2) else { return nil }; zm = z
+    case 6: guard b[i + 3] == 0x3A, let z = num(i + 4, 2) else { return nil }; zm = z
+    default: return nil
+    }
+    guard zm < 60 else { return nil }
     let zone = Int64(zh * 3600 + zm * 60)
     return b[i] == 0x2B ? seconds - zone : seconds + zone
 }
