@@ -45,6 +45,22 @@ public func makeSink(destination: String, folderCount: Int, options: ConvertOpti
     }
 }
 
+/// The destination as named, or, when it is a symlink to a directory, that directory: a
+/// user's `~/Maildir` is often a link to another disk. A link to anything else is refused with
+/// the reason, as mailkeep never writes through a link to a file (or creates what a dangling
+/// link names).
+public func resolveDestination(_ destination: String) throws -> String {
+    guard destination != "-", try FileSystem.kind(destination) == .symlink else { return destination }
+    switch try FileSystem.kind(destination, followLinks: true) {
+    case .directory:
+        return FileSystem.absolutePath(destination)
+    case .missing:
+        throw MailKeepError.refused(path: destination, reason: "is a symlink to nothing (dangling); mailkeep follows a link only to an existing directory")
+    default:
+        throw MailKeepError.refused(path: destination, reason: "is a symlink to something that is not a directory; mailkeep never writes through a link to a file")
+    }
+}
+
 /// Refuses a destination inside one of the source directories: the run would read what it
 /// writes.
 public func checkDestination(_ destination: String, isOutsideOf sources: [String]) throws {

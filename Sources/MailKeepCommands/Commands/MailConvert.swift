@@ -48,10 +48,11 @@ public struct MailConvert: MailKeepCommand {
 
     public func execute(on console: Console) throws -> Int32 {
         let log = console.warningLog()
-        try checkDestination(output, isOutsideOf: sources)
+        let target = try resolveDestination(output)
+        try checkDestination(target, isOutsideOf: sources)
         let list = try SourceList(sources, extraSeparator: writing.separator, log: log)
         let options = writing.convertOptions(destination: output, console: console)
-        let summary = try convert(list, to: output, options: options, log: log, progress: ProgressReporter(console: console))
+        let summary = try convert(list, to: target, options: options, log: log, progress: ProgressReporter(console: console))
         console.diagnose("\(summary.messages) messages in \(summary.folders) folders, \(formatBytes(summary.counts.bytesWritten)) written"
             + (summary.counts.alreadyPresent > 0 ? ", \(summary.counts.alreadyPresent) already present" : "")
             + (log.problemCount > 0 ? ", \(log.problemCount) warnings" : ""))

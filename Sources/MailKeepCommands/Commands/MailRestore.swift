@@ -58,7 +58,8 @@ public struct MailRestore: MailKeepCommand {
         let log = console.warningLog()
         let selection = try select.selection()
         let intoFolder = into.map { $0.split(separator: "/").map(String.init) }
-        try checkDestination(output, isOutsideOf: [source])
+        let target = try resolveDestination(output)
+        try checkDestination(target, isOutsideOf: [source])
         let list = try SourceList([source], extraSeparator: writing.separator, log: log)
         let plan = RestorePlan(selection: selection, intoFolder: intoFolder,
                                options: writing.convertOptions(destination: output, console: console))
@@ -66,7 +67,7 @@ public struct MailRestore: MailKeepCommand {
             let count = try plan.dryRun(list, console: console)
             console.diagnose("\(count) messages would be restored; nothing written (--dry-run)")
         } else {
-            let summary = try plan.restore(list, into: output, log: log, progress: ProgressReporter(console: console))
+            let summary = try plan.restore(list, into: target, log: log, progress: ProgressReporter(console: console))
             for line in summary.lines { console.diagnose(line) }
         }
         return log.problemCount > 0 ? ExitStatus.problem : ExitStatus.ok
