@@ -57,11 +57,13 @@ public struct SelectionOptions: ParsableArguments {
     public var regex = false
 
     public mutating func validate() throws {
-        _ = try selection()
+        _ = try selection(readingFiles: false)
     }
 
-    /// The options as a `Selection`; a ValidationError (exit 64) names any bad value.
-    public func selection() throws -> Selection {
+    /// The options as a `Selection`; a ValidationError (exit 64) names any bad value. The
+    /// `--message-ids` file is read only with `readingFiles`: one that cannot be read is an
+    /// I/O error (exit 2), not a usage error.
+    public func selection(readingFiles: Bool = true) throws -> Selection {
         var s = Selection()
         s.dateSource = dateSource
         if let since {
@@ -88,10 +90,8 @@ public struct SelectionOptions: ParsableArguments {
             return (spec[..<colon].lowercased(), try patterns([String(value)], "--header")[0])
         }
         var ids = Set(messageIDs.map(normalizedMessageID))
-        if let messageIDFile {
-            guard let text = try? String(contentsOfFile: messageIDFile, encoding: .utf8) else {
-                throw ValidationError("--message-ids: cannot read \(messageIDFile)")
-            }
+        if let messageIDFile, readingFiles {
+            let text = String(decoding: try FileHandleFD.open(reading: messageIDFile).readAll(), as: UTF8.self)
             for line in text.split(whereSeparator: \.isNewline) where !line.trimmingCharacters(in: .whitespaces).isEmpty {
                 ids.insert(normalizedMessageID(String(line)))
             }

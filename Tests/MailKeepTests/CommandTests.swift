@@ -182,4 +182,52 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         #expect(result.status == 1)
         #expect(result.standardOutput.hasPrefix("\(empty): no mail found\n"))
     }
+
+    /// A source with no mail is a problem (exit 1) in every tool, and nothing is written.
+    @Test func emptySourceIsAProblemEverywhere() throws {
+        let scratch = try ScratchDirectory()
+        let empty = scratch.file("empty.mbox")
+        try writeFile(empty, [])
+        let runs: [(String, [String])] = [
+            ("mailconvert", [empty, "-o", scratch.file("out.mbox")]), ("mailpack", [empty, "-o", scratch.file("b.tar.xz")]),
+            ("mailverify", [empty]), ("mailscan", [empty]), ("mailpick", [empty]),
+            ("mailrestore", [empty, "-o", scratch.file("restored")]),
+        ]
+        for (tool, arguments) in runs {
+            let run = try #require(allTools.first { $0.0 == tool }?.1)
+            let result = run(arguments)
+            #expect(result.status == 1, "\(tool)")
+            #expect((result.standardError + result.standardOutput).contains("\(empty): no mail found"), "\(tool)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: scratch.file("b.tar.xz")))
+        #expect(!FileManager.default.fileExists(atPath: scratch.file("out.mbox")))
+    }
+
+    /// A date that does not exist is a usage error; a file of Message-IDs that cannot be read
+    /// is an I/O error; a bundle name that promises another format is a usage error.
+    @Test func userInputErrors() throws {
+        let mbox = "\(repositoryRoot)/fixtures/mbox/mboxrd.mbox"
+        #expect(runCommand(MailScan.self, [mbox, "--since", "2024-02-30"]).status == 64)
+        #expect(runCommand(MailScan.self, [mbox, "--until", "2024-01-01T10:00:00+25:00"]).status == 64)
+        #expect(runCommand(MailScan.self, [mbox, "--message-ids", NSTemporaryDirectory()]).status == 2)
+        let scratch = try ScratchDirectory()
+        #expect(runCommand(MailPack.self, [mbox, "-o", scratch.file("x.zip")]).status == 64)
+        #expect(runCommand(MailPack.self, [mbox, "-o", scratch.file("x.gz"), "--compression", "xz"]).status == 64)
+        #expect(!FileManager.default.fileExists(atPath: scratch.file("x.zip")))
+    }
+
+    /// A destination that is a symlink is followed to a directory and refused otherwise.
+    @Test func symlinkedDestination() throws {
+        let scratch = try ScratchDirectory()
+        let mbox = "\(repositoryRoot)/fixtures/mbox/mboxrd.mbox"
+        try FileManager.default.createDirectory(atPath: scratch.file("real"), withIntermediateDirectories: false)
+        try FileManager.default.createSymbolicLink(atPath: scratch.file("link"), withDestinationPath: "real")
+        try FileManager.default.createSymbolicLink(atPath: scratch.file("dangling"), withDestinationPath: "nowhere")
+        #expect(runCommand(MailConvert.self, [mbox, "-o", scratch.file("link")]).status == 0)
+        let written = try ["cur", "new"].map { try FileManager.default.contentsOfDirectory(atPath: scratch.file("real/\($0)")).count }
+        #expect(written.reduce(0, +) == 3)
+        let refused = runCommand(MailRestore.self, [mbox, "-o", scratch.file("dangling")])
+        #expect(refused.status == 2 && refused.standardError.contains("dangling"))
+        #expect(!FileManager.default.fileExists(atPath: scratch.file("nowhere")))
+    }
 }

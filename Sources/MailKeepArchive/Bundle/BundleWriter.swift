@@ -30,10 +30,19 @@ public struct BundleOptions: Sendable {
 
     /// Compression implied by a bundle's file name.
     public static func compression(forName name: String) -> Compression? {
-        if name.hasSuffix(".tar.xz") || name.hasSuffix(".txz") { return .xz }
-        if name.hasSuffix(".tar.gz") || name.hasSuffix(".tgz") { return .gzip }
+        if name.hasSuffix(".xz") || name.hasSuffix(".txz") { return .xz }
+        if name.hasSuffix(".gz") || name.hasSuffix(".tgz") { return .gzip }
         if name.hasSuffix(".tar") { return Compression.none }
         return nil
+    }
+
+    /// The kind of file a name promises when it is an archive or compressed file mailkeep
+    /// does not write (`x.zip` would otherwise get an xz tar under a name that lies).
+    public static func foreignArchiveKind(forName name: String) -> String? {
+        let lowered = name.lowercased()
+        let foreign = [".zip", ".7z", ".rar", ".bz2", ".tbz", ".tbz2", ".zst", ".tzst", ".lz", ".lz4", ".lzma", ".tlz", ".z", ".cpio"]
+        guard compression(forName: lowered) == nil, let ext = foreign.first(where: { lowered.hasSuffix($0) }) else { return nil }
+        return ext
     }
 
     /// The default xz preset. Real mailboxes are mostly base64 attachments, which no preset

@@ -222,7 +222,14 @@ public final class WholeFileReader {
         var st = stat()
         guard fstat(file.fd, &st) == 0 else { throw ioError(path, "stat") }
         guard st.st_mode & S_IFMT == S_IFREG else {
-            throw MailKeepError.refused(path: path, reason: "not a regular file (FIFO, device or socket); skipped")
+            let what = switch st.st_mode & S_IFMT {
+            case S_IFDIR: "a directory"
+            case S_IFIFO: "a FIFO"
+            case S_IFSOCK: "a socket"
+            case S_IFCHR, S_IFBLK: "a device"
+            default: "not a regular file"
+            }
+            throw MailKeepError.refused(path: path, reason: "\(what), not a message file; skipped")
         }
         let size = Int(st.st_size)
         if size + 1 > storage.count {

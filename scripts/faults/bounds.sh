@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Bounds and input the user gets wrong: sources with no mail, impossible dates, symlinked and
+# misnamed destinations, mail text that tries to reach the terminal, many folders under a low
+# descriptor limit, and manifests too large to hold.  Inputs are made with the shell and Python.
+source "$(dirname "$0")/../lib/testlib.sh"
+cd "$SCRATCH"
+quiet() { "$@" >/dev/null; }
+
+# A three-message mbox to work with.
+cp "$FIXTURES/mbox/mboxrd.mbox" three.mbox
+
+# --- A source that holds no mail is exit 1 and said so, in every tool; nothing is written.
+: > empty.mbox
+mkdir -p emptydir/cur emptydir/new emptydir/tmp
+for tool in mailscan mailpick mailverify; do
+    expect_rc 1 quiet "$tool" empty.mbox
+    grep -q "empty.mbox: no mail found" "$SCRATCH/stderr" || [ "$tool" = mailverify ] || fail "$tool: no 'no mail found'"
+done
+expect_rc 1 quiet mailverify empty.mbox
+expect_rc 1 quiet mailscan emptydir
+grep -q "emptydir: no mail found" "$SCRATCH/stderr" || fail "mailscan: empty Maildir not reported"
+expect_rc 1 quiet mailpack empty.mbox -o empty.tar.xz
+grep -q "no mail found" "$SCRATCH/stderr" || fail "mailpack: no 'no mail found'"
+[ ! -e empty.tar.xz ] || fail "mailpack wrote a bundle of nothing"
+expect_rc 1 quiet mailconvert empty.mbox -o empty-out.mbox
+[ ! -e empty-out.mbox ] || fail "mailconvert wrote an empty mbox"
+expect_rc 1 quiet mailrestore empty.mbox -o empty-restored
+case_ok empty-source
+# An empty bundle made by hand (header, empty manifest and sums) is no backup either.
+python3 - <<'EOF'
+import io, json, lzma, tarfile
+def add(t, name, data):
+    info = tarfile.TarInfo(name); info.size = len(data); info.mode = 0o600
+    t.addfile(info, io.BytesIO(data))
+buf = io.BytesIO()
+with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
+    add(t, "m/mailkeep-bundle.json", json.dumps({"format": "mailkeep-bundle", "version": 2, "sources": []}).encode())
+    add(t, "m/MANIFEST.jsonl", b"")
+    add(t, "m/SHA256SUMS", b"")
+open("nothing.tar.xz", "wb").write(lzma.compress(buf.getvalue()))
+EOF
+expect_rc 1 quiet mailverify nothing.tar.xz
+expect_rc 1 quiet mailscan nothing.tar.xz
+grep -q "no mail found" "$SCRATCH/stderr" || fail "mailscan: empty bundle not reported"
+case_ok empty-bundle
+# An empty mbox beside mail in a tree is just an empty folder: no warning, exit 0.
+mkdir tree && cp three.mbox tree/INBOX && : > tree/Empty
+expect_rc 0 quiet mailscan tree
+case_ok empty-folder-in-tree
+
+# --- Impossible dates and times are usage errors, never rolled over.
+for d in 2024-02-30 2023-02-29 2024-13-01 2024-04-31 2024-01-01T25:00:00Z 2024-01-01T10:61:00Z \
+         2024-01-01T10:00:60Z 2024-01-01T10:00:00+25:00 2024-01-01T10:00:00+01:60 \
+         2024-01-01T10:00:00+01:00junk 2024-01-01T10:00:00Zjunk; do
+    expect_rc 64 quiet mailscan three.mbox --since "$d"
+    expect_rc 64 quiet mailrestore three.mbox -o never --until "$d"
+done
+[ ! -e never ] || fail "a usage error wrote something"
+expect_rc 0 quiet mailscan three.mbox --since 2024-02-29 --until 2030-01-01T00:00:00+14:00
+case_ok impossible-dates
+
+# --- A --message-ids file that cannot be read is an I/O error (2), not a usage error.
+expect_rc 2 quiet mailscan three.mbox --message-ids "$SCRATCH"
+expect_rc 2 quiet mailscan three.mbox --message-ids "$SCRATCH/missing"
+case_ok message-ids-unreadable
+
+# --- A symlinked destination: followed to a directory, refused otherwise.
+mkdir real && ln -s real link && ln -s nowhere dangling && touch file && ln -s file filelink
+expect_rc 0 quiet mailconvert three.mbox -o link
+[ "$(find real/cur real/new -type f | wc -l)" -eq 3 ] || fail "not written through the link to a directory"
+expect_rc 0 quiet mailrestore three.mbox -o link
+grep -q "3 skipped as already present" "$SCRATCH/stderr" || fail "restore through the link did not see the messages"
+expect_rc 2 quiet mailconvert three.mbox -o dangling
+grep -q "dangling" "$SCRATCH/stderr" || fail "dangling link not named"
+expect_rc 2 quiet mailrestore three.mbox -o filelink
+grep -q "not a directory" "$SCRATCH/stderr" || fail "link to a file not explained"
+[ ! -s file ] && [ ! -e nowhere ] || fail "written through a link"
+case_ok symlinked-destination
+
+# --- A directory inside cur/ is called a directory.
+mkdir -p dirincur/cur/sub dirincur/new dirincur/tmp
+cp "$FIXTURES/eml/8bit.eml" "dirincur/cur/1.host:2,S"
+expect_rc 1 quiet mailscan dirincur
+grep -q "dirincur/cur/sub: a directory" "$SCRATCH/stderr" || { cat "$SCRATCH/stderr"; fail "directory in cur/ not called one"; }
+case_ok directory-in-cur
+
+# --- --compression that contradicts the output name, or a name mailpack does not write.
+expect_rc 64 quiet mailpack three.mbox -o x.zip
+expect_rc 64 quiet mailpack three.mbox -o x.tar.bz2
+expect_rc 64 quiet mailpack three.mbox -o x.tar.gz --compression xz
+expect_rc 64 quiet mailpack three.mbox -o x.gz --compression xz
+[ ! -e x.zip ] && [ ! -e x.tar.bz2 ] && [ ! -e x.tar.gz ] || fail "a usage error wrote a bundle"
+expect_rc 0 quiet mailpack three.mbox -o plain.gz
+[ "$(head -c 2 plain.gz | od -An -tx1 | tr -d ' ')" = 1f8b ] || fail "x.gz is not gzip"
+case_ok compression-vs-name
