@@ -205,3 +205,24 @@ func writeMbox(_ messages: [ReadMessage], variant: MboxVariant = .mboxrd) throws
         #expect(back.map(\.text) == messages)
     }
 }
+
+@Suite struct MboxTreeDescriptors {
+    /// With room for two open files, messages that come back to a folder whose file was closed
+    /// still land in it, in order, and every file is complete at the end.
+    @Test func foldersBeyondTheOpenLimitAreReopened() throws {
+        let scratch = try ScratchDirectory()
+        let sink = try MboxTreeSink(root: scratch.file("tree"), variant: .mboxrd, log: WarningLog(), openLimit: 2)
+        let folders = ["a", "b", "c", "a", "c", "b", "a"]
+        for (i, folder) in folders.enumerated() {
+            let text = "Subject: \(i)\n\nbody \(i)\n"
+            try Array(text.utf8).withUnsafeBytes { try sink.write(MessageMetadata(folder: [folder], received: Int64(i)), content: $0) }
+        }
+        try sink.finish()
+        for folder in ["a", "b", "c"] {
+            let (back, _) = try readMbox(String(decoding: try Data(contentsOf: URL(fileURLWithPath: scratch.file("tree/\(folder)"))), as: UTF8.self))
+            let expected = folders.indices.filter { folders[$0] == folder }.map { "Subject: \($0)\n\nbody \($0)\n" }
+            #expect(back.map(\.text) == expected)
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.file("tree")).sorted() == ["a", "b", "c"])
+    }
+}

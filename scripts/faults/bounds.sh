@@ -93,3 +93,30 @@ expect_rc 64 quiet mailpack three.mbox -o x.gz --compression xz
 expect_rc 0 quiet mailpack three.mbox -o plain.gz
 [ "$(head -c 2 plain.gz | od -An -tx1 | tr -d ' ')" = 1f8b ] || fail "x.gz is not gzip"
 case_ok compression-vs-name
+
+# --- 1,500 folders under `ulimit -n 256`: mbox and Maildir output, converted and restored.
+python3 - <<'PY'
+import os
+for i in range(1500):
+    d = f"many/f{i:04d}"
+    for sub in ("cur", "new", "tmp"):
+        os.makedirs(f"{d}/{sub}")
+    with open(f"{d}/cur/{1700000000 + i}.M{i}P1.host:2,S", "w") as f:
+        f.write(f"From: a{i}@example.org\nSubject: folder {i}\nMessage-ID: <{i}@example.org>\n"
+                f"Date: Mon, 1 Jan 2024 10:00:00 +0000\n\nbody {i}\n")
+PY
+(
+    ulimit -n 256
+    expect_rc 0 quiet mailconvert many -o many-mbox --format mbox
+    expect_rc 0 quiet mailconvert many -o many-maildir
+    expect_rc 0 quiet mailpack many -o many.tar.xz
+    expect_rc 0 quiet mailrestore many.tar.xz -o many-restored --format mbox
+    expect_rc 0 quiet mailrestore many.tar.xz -o many-restored --format mbox
+    grep -q "0 restored, 1500 skipped" "$SCRATCH/stderr" || fail "second restore into the mbox tree was not a no-op"
+    expect_rc 0 quiet mailrestore many.tar.xz -o many-restored-maildir
+)
+[ "$(find many-mbox -type f ! -name '.*' | wc -l)" -eq 1500 ] || fail "mbox tree: not 1500 files"
+[ -z "$(find many-mbox many-restored -name '*.partial')" ] || fail "partial files left"
+[ "$(grep -l '^Subject: folder 1234$' -r many-mbox | wc -l)" -eq 1 ] || fail "mbox tree: folder 1234 lost"
+[ "$(find many-maildir many-restored-maildir -path '*/cur/*' -type f | wc -l)" -eq 3000 ] || fail "Maildir trees: not 1500 messages each"
+case_ok many-folders-few-descriptors

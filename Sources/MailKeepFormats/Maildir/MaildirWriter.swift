@@ -51,6 +51,12 @@ public final class MaildirWriter: MessageSink {
     /// folder, and only one folder's are open, so a tree of thousands of folders does not run
     /// out of descriptors.
     private var current: (key: [String], folder: Folder, directories: Directories)?
+    /// Folder changes since the writing thread last emptied its queue: each queued message
+    /// holds its folder's three directories open, so the queue is emptied every
+    /// `foldersPerDrain` folders to bound the descriptors held (1,500 folders under
+    /// `ulimit -n 256`).
+    private var foldersSinceDrain = 0
+    private let foldersPerDrain = 16
     private let compare = WholeFileReader()
     private let deliverer: Deliverer
     /// Set when there is a second core to write on.
@@ -129,6 +135,11 @@ public final class MaildirWriter: MessageSink {
     private func currentFolder(_ key: [String]) throws -> (Folder, Directories) {
         if let current, current.key == key { return (current.folder, current.directories) }
         current = nil
+        foldersSinceDrain += 1
+        if foldersSinceDrain >= foldersPerDrain {
+            foldersSinceDrain = 0
+            try thread?.drain()
+        }
         let folder = try openFolder(key)
         let directories = Directories(cur: try DirectoryHandle(FileSystem.join(folder.path, "cur")),
                                       new: try DirectoryHandle(FileSystem.join(folder.path, "new")),
@@ -240,6 +251,10 @@ private final class DeliveryThread: @unchecked Sendable {
     private var closed = false
     private var writerWaits = false
     private var submitterWaits = false
+    /// A job taken off the queue and not yet delivered.
+    private var inFlight = false
+    /// Set while `drain()` waits: the writer delivers without waiting for a full batch.
+    private var draining = false
     private var failure: Error?
     /// What deliveries turned out to be, beyond the `.written` the writer assumed; its
     /// `bytesWritten` are the bytes of messages found present, which were not written after all.
@@ -290,6 +305,24 @@ private final class DeliveryThread: @unchecked Sendable {
         if writerWaits && queuedBytes >= batch { pthread_cond_signal(changed) }
     }
 
+    /// Waits until every queued message is delivered (and lets go of the queue, which holds
+    /// their directories open); throws the failure of a delivery, if any.
+    func drain() throws {
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
+        draining = true
+        pthread_cond_broadcast(changed)
+        while failure == nil && (head < jobs.count || inFlight) {
+            submitterWaits = true
+            pthread_cond_wait(changed, lock)
+        }
+        submitterWaits = false
+        draining = false
+        if let failure { throw failure }
+        jobs.removeAll()
+        head = 0
+    }
+
     /// Waits until every queued message is delivered and stops the thread. Returns the messages
     /// that turned out to be there already or went under another name; throws the first failure.
     func finish() throws -> SinkCounts {
@@ -309,12 +342,13 @@ private final class DeliveryThread: @unchecked Sendable {
         while true {
             if head == jobs.count && !closed {
                 writerWaits = true
-                while (head == jobs.count || queuedBytes < batch) && !closed { pthread_cond_wait(changed, lock) }
+                while (head == jobs.count || (queuedBytes < batch && !draining)) && !closed { pthread_cond_wait(changed, lock) }
                 writerWaits = false
             }
             if head == jobs.count || failure != nil { break }
             let job = jobs[head]
             head += 1
+            inFlight = true
             if head >= 1024 && head * 2 >= jobs.count {
                 jobs.removeFirst(head)
                 head = 0
@@ -329,6 +363,7 @@ private final class DeliveryThread: @unchecked Sendable {
             let size = job.content.count
             job.content.deallocate()
             pthread_mutex_lock(lock)
+            inFlight = false
             queuedBytes -= size
             switch result {
             case .success(.written): break
@@ -338,7 +373,7 @@ private final class DeliveryThread: @unchecked Sendable {
                 corrections.bytesWritten += Int64(size)
             case .failure(let error): failure = error
             }
-            if submitterWaits && (queuedBytes <= budget / 2 || failure != nil) { pthread_cond_signal(changed) }
+            if submitterWaits && (queuedBytes <= budget / 2 || failure != nil || draining) { pthread_cond_signal(changed) }
         }
         pthread_mutex_unlock(lock)
     }

@@ -14,8 +14,9 @@ public final class MboxStreamSink: MessageSink {
     public private(set) var counts = SinkCounts()
 
     /// `path` `-` is `standardOutput`.
+    /// `bufferSize` is smaller for the many files of a tree (see `MboxTreeSink`).
     public init(path: String, variant: MboxVariant, log: WarningLog, skipExistingContent: Bool = false,
-                standardOutput: ByteSink = FileHandleFD.standardOutput()) throws {
+                standardOutput: ByteSink = FileHandleFD.standardOutput(), bufferSize: Int = 1 << 20) throws {
         let sink: ByteSink
         if path == "-" {
             output = nil
@@ -23,14 +24,14 @@ public final class MboxStreamSink: MessageSink {
         } else if skipExistingContent, try FileSystem.kind(path) == .regular {
             let file = try AtomicOutputFile(path, replacing: true)
             output = file
-            sink = file.handle
+            sink = file
             present = try Self.copyExisting(path, into: file.handle, log: log)
         } else {
             let file = try AtomicOutputFile(path)
             output = file
-            sink = file.handle
+            sink = file
         }
-        counter = CountingSink(BufferedSink(sink))
+        counter = CountingSink(BufferedSink(sink, capacity: bufferSize))
         writer = MboxWriter(counter, variant: variant, log: log)
     }
 
@@ -73,6 +74,12 @@ public final class MboxStreamSink: MessageSink {
         try output?.commit()
     }
 
+    /// Writes out what is buffered and closes the file until the next message.
+    public func suspend() throws {
+        try writer.flush()
+        try output?.suspend()
+    }
+
     public func discard() { output?.discard() }
 }
 
@@ -85,13 +92,18 @@ public final class MboxTreeSink: MessageSink {
     private let variant: MboxVariant
     private let naming: FolderNaming
     private let log: WarningLog
-    private var open: [[String]: MboxStreamSink] = [:]
+    private var sinks: [[String]: MboxStreamSink] = [:]
+    /// Folders whose file is open, least recently written first: at most `openLimit`, so a
+    /// tree of any number of folders is written under a low descriptor limit.
+    private var recent: [[String]] = []
+    private let openLimit: Int
     public private(set) var counts = SinkCounts()
 
     private let skipExistingContent: Bool
 
-    public init(root: String, variant: MboxVariant, log: WarningLog, skipExistingContent: Bool = false) throws {
+    public init(root: String, variant: MboxVariant, log: WarningLog, skipExistingContent: Bool = false, openLimit: Int = 64) throws {
         self.root = root
+        self.openLimit = max(1, openLimit)
         self.variant = variant
         self.log = log
         self.skipExistingContent = skipExistingContent
@@ -109,13 +121,20 @@ public final class MboxTreeSink: MessageSink {
     @discardableResult
     public func write(_ metadata: MessageMetadata, content: UnsafeRawBufferPointer) throws -> DeliveryOutcome {
         let sink: MboxStreamSink
-        if let s = open[metadata.folder] {
+        if let s = sinks[metadata.folder] {
             sink = s
         } else {
             let file = path(for: metadata.folder)
             try FileSystem.makeDirectory(FileSystem.directoryName(file))
-            sink = try MboxStreamSink(path: file, variant: variant, log: log, skipExistingContent: skipExistingContent)
-            open[metadata.folder] = sink
+            sink = try MboxStreamSink(path: file, variant: variant, log: log, skipExistingContent: skipExistingContent,
+                                      bufferSize: 64 << 10)
+            sinks[metadata.folder] = sink
+        }
+        // Messages come folder by folder, so the list is short and its last entry usually hits.
+        if recent.last != metadata.folder {
+            if let at = recent.firstIndex(of: metadata.folder) { recent.remove(at: at) }
+            recent.append(metadata.folder)
+            if recent.count > openLimit { try sinks[recent.removeFirst()]?.suspend() }
         }
         let outcome = try sink.write(metadata, content: content)
         counts.add(outcome, bytes: content.count)
@@ -123,8 +142,12 @@ public final class MboxTreeSink: MessageSink {
     }
 
     public func finish() throws {
-        for sink in open.values { try sink.finish() }
+        // Each file is let go once committed, so the commits too stay under the descriptor limit.
+        for folder in Array(sinks.keys) {
+            try sinks[folder]?.finish()
+            sinks[folder] = nil
+        }
     }
 
-    public func discard() { open.values.forEach { $0.discard() } }
+    public func discard() { sinks.values.forEach { $0.discard() } }
 }
