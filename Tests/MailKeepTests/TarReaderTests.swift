@@ -126,6 +126,34 @@ import Testing
         #expect(message == reason)
     }
 
+    /// A size no archive can have (base-256 below zero on a pax header, a pax size near
+    /// Int64.max) is a typed error, never an arithmetic trap or a negative allocation.
+    @Test(arguments: ["negative-pax-header", "huge-pax-size"])
+    func impossibleSizesAreErrors(_ kind: String) throws {
+        let scratch = try ScratchDirectory()
+        let script = """
+        import io, sys, tarfile
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            a = tarfile.TarInfo("a"); a.size = 0
+            a.pax_headers = {"comment": "x"} if sys.argv[1] == "negative-pax-header" else {"size": "9223372036854775807"}
+            tar.addfile(a, io.BytesIO(b""))
+            b = tarfile.TarInfo("b"); b.size = 3
+            tar.addfile(b, io.BytesIO(b"abc"))
+        data = bytearray(buf.getvalue())
+        if sys.argv[1] == "negative-pax-header":
+            data[124:136] = b"\\xff" * 12
+            data[148:156] = b"        "
+            data[148:156] = ("%06o\\0 " % sum(data[0:512])).encode()
+        open(sys.argv[2], "wb").write(bytes(data))
+        """
+        let tarPath = scratch.file("sizes.tar")
+        #expect(try runTool(["python3", "-c", script, kind, tarPath]).status == 0)
+        let tar = try [UInt8](Data(contentsOf: URL(fileURLWithPath: tarPath)))
+        let reader = TarReader(MemorySource(tar, name: "sizes.tar"))
+        #expect(throws: MailKeepError.self) { while try reader.next() != nil {} }
+    }
+
     @Test func truncationIsDetectedWherever() throws {
         let items = [TarWriterTests.Item(path: "a", isDirectory: false, mtime: 1, content: mixedData(count: 1000)),
                      TarWriterTests.Item(path: "b", isDirectory: false, mtime: 2, content: [7])]

@@ -38,6 +38,9 @@ public final class TarReader {
     /// Pax and long-name headers are read into memory; real ones are a few hundred bytes.
     private static let maxExtensionSize: Int64 = 1 << 20
 
+    /// No entry is larger (1 EiB); `size + padding` and offsets then never overflow.
+    static let largestSize: Int64 = 1 << 60
+
     public init(_ source: ByteSource) {
         input = ScanBuffer(source, chunk: 1 << 20)
     }
@@ -74,6 +77,11 @@ public final class TarReader {
             input.consume(TarHeader.blockSize)
             firstHeaderOffset = firstHeaderOffset ?? headerOffset
             let size = try number(header[TarHeader.size], field: "size", at: headerOffset)
+            // Base-256 can say anything: a size below zero or near Int64.max is no size, and
+            // refusing it here keeps every later sum (content plus padding) from overflowing.
+            guard (0...Self.largestSize).contains(size) else {
+                throw MailKeepError.malformed(path: name, offset: headerOffset, reason: "size field \(size) is not a size")
+            }
 
             switch header[TarHeader.typeflag] {
             case UInt8(ascii: "x"):
@@ -125,6 +133,9 @@ public final class TarReader {
                 ?? number(header[TarHeader.mtime], field: "mtime", at: headerOffset)
             guard entrySize >= 0 else {
                 throw MailKeepError.malformed(path: name, offset: headerOffset, reason: "negative size for entry \"\(path)\"")
+            }
+            guard entrySize <= Self.largestSize else {
+                throw MailKeepError.malformed(path: name, offset: headerOffset, reason: "size \(entrySize) of entry \"\(path)\" is beyond any archive")
             }
             if kind == .directory && entrySize != 0 {
                 throw MailKeepError.malformed(path: name, offset: headerOffset, reason: "directory entry \"\(path)\" has content")
