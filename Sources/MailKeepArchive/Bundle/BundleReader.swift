@@ -285,13 +285,16 @@ extension BundleReader: SelectiveSource {
     /// the selection keeps when read: the manifest narrows, the message decides.
     package func forEachSelected(_ selection: Selection, among candidates: [ManifestEntry], index: XZBlockIndex,
                          _ body: (MessageMetadata, UnsafeRawBufferPointer, LazyFacts) throws -> Void) throws {
-        // Messages close together are decoded in one run, so no block is decoded twice.
+        // Messages close together are decoded in one run, so no block is decoded twice. A run
+        // is held whole, so it spans at most `largestRun` (one message may be larger, up to the
+        // entry cap), and only messages that follow one another in the archive join one.
         // Offsets and sizes are bounded when the manifest is read, so these sums cannot overflow.
+        let largestRun: Int64 = 64 << 20
         var runs: [[(entry: ManifestEntry, offset: Int64)]] = []
         for entry in candidates {
-            guard let offset = entry.offset else { continue }
-            if let last = runs.last?.last, let first = runs.last?.first,
-               offset - (last.offset + last.entry.size) < 2 << 20, offset - first.offset < 64 << 20 {
+            guard let offset = entry.offset, entry.size <= ManifestEntry.largestSize else { continue }
+            if let last = runs.last?.last, let first = runs.last?.first, offset >= last.offset + last.entry.size,
+               offset - (last.offset + last.entry.size) < 2 << 20, offset + entry.size - first.offset <= largestRun {
                 runs[runs.count - 1].append((entry, offset))
             } else {
                 runs.append([(entry, offset)])
