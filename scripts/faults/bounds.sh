@@ -120,3 +120,84 @@ PY
 [ "$(grep -l '^Subject: folder 1234$' -r many-mbox | wc -l)" -eq 1 ] || fail "mbox tree: folder 1234 lost"
 [ "$(find many-maildir many-restored-maildir -path '*/cur/*' -type f | wc -l)" -eq 3000 ] || fail "Maildir trees: not 1500 messages each"
 case_ok many-folders-few-descriptors
+
+# --- Text from mail never reaches the terminal as control characters, in any tool's output.
+python3 - <<'PY'
+import os
+esc = "\x1b]0;owned\x07\x1b[2J\u009b31m\u202eevil\u2028forged line"
+root = "hostile"
+for sub in ("cur", "new", "tmp"):
+    os.makedirs(f"{root}/cur" if sub == "cur" else f"{root}/{sub}", exist_ok=True)
+    os.makedirs(f"{root}/.Evil\x1b[31mFolder\n/{sub}", exist_ok=True)
+msg = (f"From: \"Mallory {esc}\" <m@example.org>\nSubject: {esc}\n"
+       f"Message-ID: <id{esc}@example.org>\nDate: Mon, 1 Jan 2024 10:00:00 +0000\n\nbody\n").encode()
+open(f"{root}/cur/1700000000.M1P1.host:2,S", "wb").write(msg)
+open(f"{root}/.Evil\x1b[31mFolder\n/cur/1700000001.M2P1.host:2,S", "wb").write(msg.replace(b"body", b"other"))
+PY
+hostile_output() {
+    # Every byte a tool printed for people: no ESC, BEL, C1 CSI, bidi override or U+2028.
+    python3 - "$@" <<'PY'
+import sys
+for path in sys.argv[1:]:
+    data = open(path, "rb").read()
+    for bad in (b"\x1b", b"\x07", "\u009b".encode(), "\u202e".encode(), "\u2028".encode()):
+        if bad in data:
+            sys.exit(f"{path}: control sequence {bad!r} reached the output")
+PY
+}
+mailscan hostile > scan.out 2> scan.err || true
+[ "$(wc -l < scan.out)" -eq 2 ] || { cat -v scan.out; fail "mailscan: a header forged a line"; }
+mailscan hostile --json > scan.json 2>/dev/null || true
+python3 - <<'PY' || fail "mailscan --json is not exact"
+import json
+want = "\x1b]0;owned\x07\x1b[2J\u009b31m\u202eevil\u2028forged line"
+rows = [json.loads(l) for l in open("scan.json", encoding="utf-8")]
+assert len(rows) == 2 and all(r["subject"] == want for r in rows), rows
+PY
+mailrestore hostile -o hostile-dry --dry-run > dry.out 2> dry.err || true
+mailrestore hostile -o hostile-restored > /dev/null 2> restore.err || true
+mailconvert hostile -o hostile.mbox > /dev/null 2> convert.err || true
+mailpick hostile --subject owned > /dev/null 2> pick.err || true
+mailpack hostile -o hostile.tar > /dev/null 2> pack.err || true
+python3 - <<'PY'
+data = bytearray(open("hostile.tar", "rb").read())
+at = data.index(b"\nbody\n")
+data[at + 1] ^= 0x20
+open("hostile.tar", "wb").write(bytes(data))
+PY
+mailverify hostile.tar > verify.out 2> verify.err || true
+grep -q "SHA-256 differs" verify.out || fail "mailverify did not report the damaged message"
+mailrestore hostile.tar -o hostile-from-bundle > /dev/null 2> restore-bundle.err || true
+grep -q "checksum mismatch" restore-bundle.err || fail "mailrestore did not report the damaged message"
+hostile_output scan.out scan.err dry.out dry.err restore.err convert.err pick.err pack.err verify.out verify.err restore-bundle.err \
+    || fail "control characters from mail reached the terminal"
+case_ok terminal-safe-output
+
+# --- Numbers from a hostile tar never trap: a base-256 size below zero on a pax header, and
+# a pax size near Int64.max before another entry.
+python3 - <<'PY'
+import io, tarfile, lzma
+def tar(members):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
+        for name, data, pax in members:
+            info = tarfile.TarInfo(name); info.size = len(data); info.pax_headers = pax
+            t.addfile(info, io.BytesIO(data))
+    return bytearray(buf.getvalue())
+data = tar([("m/mail/cur/1.x:2,S", b"abc", {"comment": "hi"})])
+data[124:136] = b"\xff" * 12
+data[148:156] = b"        "
+data[148:156] = ("%06o\0 " % sum(data[0:512])).encode()
+open("negative-size.tar.xz", "wb").write(lzma.compress(bytes(data)))
+data = tar([("m/mail/cur/1.x:2,S", b"", {"size": "9223372036854775807"}), ("m/mail/cur/2.x:2,S", b"abc", {})])
+open("huge-size.tar.xz", "wb").write(lzma.compress(bytes(data)))
+PY
+for f in negative-size huge-size; do
+    for tool in mailscan mailverify mailpick; do
+        rc=0; "$tool" "$f.tar.xz" > /dev/null 2> "$SCRATCH/stderr" || rc=$?
+        { [ "$rc" -eq 1 ] || [ "$rc" -eq 2 ]; } || { cat "$SCRATCH/stderr"; fail "$tool $f: exit $rc"; }
+    done
+    expect_rc 2 quiet mailrestore "$f.tar.xz" -o "restored-$f"
+    grep -q "size" "$SCRATCH/stderr" || fail "mailrestore $f: the size is not named"
+done
+case_ok tar-numbers-no-trap

@@ -37,7 +37,8 @@ public enum DiagnosticFormat {
         offset.map { "\(quoted(file)): offset \($0)" } ?? quoted(file)
     }
 
-    /// The text with C0/C1 control characters (tab included) and DEL escaped as `\xNN`.
+    /// The text with C0/C1 control characters (tab included), DEL and the characters of
+    /// `isControl` escaped as `\xNN` or `\u{NNNN}`.
     public static func terminalSafe(_ text: String) -> String {
         guard text.unicodeScalars.contains(where: isControl) else { return text }
         var out = ""
@@ -52,8 +53,14 @@ public enum DiagnosticFormat {
         return out
     }
 
-    private static func isControl(_ s: Unicode.Scalar) -> Bool {
-        s.value < 0x20 || (0x7F...0x9F).contains(s.value)
+    /// C0 and C1 controls and DEL; also the line and paragraph separators (a newline to some
+    /// readers) and the bidirectional overrides and isolates, which reorder what follows them
+    /// on the line (a subject could make a warning read backwards).
+    package static func isControl(_ s: Unicode.Scalar) -> Bool {
+        switch s.value {
+        case 0..<0x20, 0x7F...0x9F, 0x2028, 0x2029, 0x202A...0x202E, 0x2066...0x2069: return true
+        default: return false
+        }
     }
 }
 

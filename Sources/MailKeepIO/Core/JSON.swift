@@ -57,7 +57,10 @@ public struct JSONLine {
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
+            // C1 controls (0x9B is a one-byte CSI to some terminals), line and paragraph
+            // separators and bidirectional overrides are escaped too: JSON read the same, and
+            // `--json` on a terminal shows nothing a message did not mean as text.
+            case _ where scalar.value < 0x20 || DiagnosticFormat.isControl(scalar):
                 let hex = String(scalar.value, radix: 16)
                 out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
             default: out.unicodeScalars.append(scalar)
