@@ -6,6 +6,18 @@ let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: 
 /// The executables: each is a few lines that run a command from MailKeepCommands.
 let tools = ["mailconvert", "mailpack", "mailverify", "mailscan", "mailpick", "mailrestore"]
 
+/// The libFuzzer executable (docs/fuzzing.md) exists only when MAILKEEP_FUZZ is set, as
+/// `scripts/fuzz` sets it for its sanitizer build in `.build-fuzz`: its entry point hands over
+/// to libFuzzer's driver, which only `-sanitize=fuzzer` links in, so a plain `swift build` could
+/// not link it. The fuzz targets themselves are the library MailKeepFuzzing, which every build
+/// compiles and the tests use to replay the inputs that once crashed a reader.
+let fuzzing = Context.environment["MAILKEEP_FUZZ"] != nil
+let fuzzTargets: [Target] = !fuzzing ? [] : [
+    .target(name: "CFuzzerMain"),
+    .executableTarget(name: "mailkeep-fuzz", dependencies: ["MailKeepFuzzing", "CFuzzerMain"],
+                      swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
+]
+
 /// The library is layered, each target depending only on those above it:
 /// I/O (files, errors, codecs) -> formats (messages, headers, mbox, Maildir, .eml, tar,
 /// selection criteria) -> archive (bundles) -> pipeline (sources, sinks, convert, restore,
@@ -28,7 +40,8 @@ let package = Package(
         .target(name: "MailKeepArchive", dependencies: ["MailKeepIO", "MailKeepFormats"]),
         .target(name: "MailKeepPipeline", dependencies: ["MailKeepIO", "MailKeepFormats", "MailKeepArchive"]),
         .target(name: "MailKeepCommands", dependencies: ["MailKeepIO", "MailKeepFormats", "MailKeepArchive", "MailKeepPipeline", argumentParser]),
-        .testTarget(name: "MailKeepTests", dependencies: ["MailKeepIO", "MailKeepFormats", "MailKeepArchive", "MailKeepPipeline", "MailKeepCommands"],
+        .target(name: "MailKeepFuzzing", dependencies: ["MailKeepIO", "MailKeepFormats", "MailKeepArchive"]),
+        .testTarget(name: "MailKeepTests", dependencies: ["MailKeepIO", "MailKeepFormats", "MailKeepArchive", "MailKeepPipeline", "MailKeepCommands", "MailKeepFuzzing"],
                     exclude: ["Snapshots"]),
-    ] + tools.map { .executableTarget(name: $0, dependencies: ["MailKeepCommands"]) }
+    ] + tools.map { .executableTarget(name: $0, dependencies: ["MailKeepCommands"]) } + fuzzTargets
 )
