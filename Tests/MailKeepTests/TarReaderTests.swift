@@ -192,4 +192,20 @@ import Testing
         while try reader.next() != nil { count += 1 }
         #expect(count == TarWriterTests.items.count)
     }
+
+    /// Sizes and times at the ends of Int64 are errors, never overflow traps: an entry of
+    /// Int64.max bytes passed over without being read (its padding overflowed the skip), and a
+    /// pax mtime of Int64.min with a fraction (rounding it down overflowed).
+    @Test func extremeNumbersAreErrorsNotTraps() throws {
+        let crashers = FuzzCrasherTests.fuzzFixtures + "/crashers/tar"
+        let huge = try [UInt8](Data(contentsOf: URL(fileURLWithPath: crashers + "/size-int64-max-passed-over.tar")))
+        let reader = TarReader(MemorySource(huge))
+        #expect(try reader.next()?.path == "a.eml")
+        #expect(try reader.next()?.path == "b.eml")
+        let passedOver = #expect(throws: MailKeepError.self) { _ = try reader.next() }
+        #expect(passedOver.flatMap(malformedDetails)?.reason == "size 9223372036854775807 of entry \"c.eml\" is beyond any archive")
+
+        let mtime = try [UInt8](Data(contentsOf: URL(fileURLWithPath: crashers + "/pax-mtime-int64-min-with-fraction.tar")))
+        expectMalformed(mtime, reason: "pax mtime \"-9223372036854775808.5\" is out of range")
+    }
 }

@@ -265,7 +265,11 @@ public final class TarReader {
             throw MailKeepError.malformed(path: name, offset: offset, reason: "invalid pax \(key) \"\(text)\"")
         }
         let hasFraction = parts.count == 2 && parts[1].contains { $0 != "0" }
-        return text.hasPrefix("-") && hasFraction ? whole - 1 : whole
+        guard text.hasPrefix("-") && hasFraction else { return whole }
+        guard whole > Int64.min else {
+            throw MailKeepError.malformed(path: name, offset: offset, reason: "pax \(key) \"\(text)\" is out of range")
+        }
+        return whole - 1
     }
 
     /// Pax records, "<length> <key>=<value>\n" each.
