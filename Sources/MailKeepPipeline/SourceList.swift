@@ -81,6 +81,7 @@ public final class SourceList: SelectiveSource {
     public func forEachMessage(_ body: (MessageMetadata, UnsafeRawBufferPointer) throws -> Void) throws {
         try forEachSource { source, pre in
             try source.forEachMessage { meta, content in
+                handedOn += 1
                 if pre.isEmpty { return try body(meta, content) }
                 var m = meta
                 m.folder = pre + meta.folder
@@ -104,18 +105,23 @@ public final class SourceList: SelectiveSource {
             // A bundle is counted by its manifest (a selective read hands on only what it picks).
             let counted = CountingSource(reader)
             var listed = 0
+            handedOn = 0
             if case .bundle(let bundle) = source.kind {
                 listed = bundle.order.count
                 try body(reader, pre)
             } else {
                 try body(counted, pre)
             }
-            if listed + counted.count == 0 {
+            // A bundle whose manifest lines were all unusable can still hand on messages.
+            if listed + counted.count + handedOn == 0 {
                 emptySources.append(source.path)
                 log.add(file: source.path, offset: nil, "no mail found")
             }
         }
     }
+
+    /// Messages of the current source handed on by the readers themselves (a bundle's).
+    private var handedOn = 0
 
     /// The sources that held no message at all, once they have been read.
     public private(set) var emptySources: [String] = []
@@ -147,10 +153,14 @@ extension SourceList {
                                         _ body: (MessageMetadata, UnsafeRawBufferPointer, LazyFacts) throws -> Void) throws {
         try forEachSource { source, pre in
             if pre.isEmpty {
-                try source.forEachSelected(selection, body)
+                try source.forEachSelected(selection) { meta, content, facts in
+                    handedOn += 1
+                    try body(meta, content, facts)
+                }
                 return
             }
             try source.forEachMessage { meta, content in
+                handedOn += 1
                 var m = meta
                 m.folder = pre + meta.folder
                 let facts = LazyFacts(content)

@@ -201,3 +201,19 @@ for f in negative-size huge-size; do
     grep -q "size" "$SCRATCH/stderr" || fail "mailrestore $f: the size is not named"
 done
 case_ok tar-numbers-no-trap
+
+# A bundle whose manifest lines are all unusable still holds mail: not "no mail found".
+mailpack three.mbox -o garbled.tar > /dev/null 2>&1
+python3 - <<'PY'
+import tarfile
+data = bytearray(open("garbled.tar", "rb").read())
+with tarfile.open("garbled.tar") as t:
+    m = next(m for m in t.getmembers() if m.name.endswith("/MANIFEST.jsonl"))
+    at, size = m.offset_data, m.size
+chunk = bytes(data[at:at + size])
+data[at:at + size] = bytes(b if b == 0x0A else 0x78 for b in chunk)
+open("garbled.tar", "wb").write(bytes(data))
+PY
+expect_rc 1 quiet mailscan garbled.tar
+! grep -q "no mail found" "$SCRATCH/stderr" || fail "a bundle with messages and a garbled manifest was called empty"
+case_ok garbled-manifest-is-not-empty
