@@ -1,5 +1,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -44,4 +46,79 @@ int mk_syncfs(int fd) {
 
 void *mk_memmem(const void *haystack, size_t haystack_length, const void *needle, size_t needle_length) {
     return memmem(haystack, haystack_length, needle, needle_length);
+}
+
+int mk_lock_file(int fd, int exclusive) {
+    struct flock lock;
+    memset(&lock, 0, sizeof lock);
+    lock.l_type = exclusive ? F_WRLCK : F_RDLCK;
+    lock.l_whence = SEEK_SET;
+#ifdef F_OFD_SETLK
+    if (fcntl(fd, F_OFD_SETLK, &lock) == 0) return 0;
+    if (errno != EINVAL) return -1;
+#endif
+    return fcntl(fd, F_SETLK, &lock);
+}
+
+int mk_lock_holder(int fd, int exclusive) {
+    struct flock lock;
+    memset(&lock, 0, sizeof lock);
+    lock.l_type = exclusive ? F_WRLCK : F_RDLCK;
+    lock.l_whence = SEEK_SET;
+    if (fcntl(fd, F_GETLK, &lock) != 0 || lock.l_type == F_UNLCK || lock.l_pid <= 0) return 0;
+    return lock.l_pid;
+}
+
+#define MK_GUARDS 4096
+struct mk_guard { char *volatile dotlock; volatile int fd; volatile long long keep; };
+static struct mk_guard mk_guards[MK_GUARDS];
+static volatile sig_atomic_t mk_guards_installed;
+
+static void mk_undo_guards(int sig) {
+    for (int i = 0; i < MK_GUARDS; i++) {
+        if (mk_guards[i].fd >= 0 && mk_guards[i].keep >= 0) (void)ftruncate(mk_guards[i].fd, (off_t)mk_guards[i].keep);
+        if (mk_guards[i].dotlock) unlink(mk_guards[i].dotlock);
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+int mk_guard_mailbox(const char *dotlock, int fd, long long keep) {
+    if (!mk_guards_installed) {
+        for (int i = 0; i < MK_GUARDS; i++) mk_guards[i].fd = -1;
+        mk_guards_installed = 1;
+        int signals[] = { SIGINT, SIGTERM, SIGHUP };
+        for (int i = 0; i < 3; i++) {
+            struct sigaction action;
+            memset(&action, 0, sizeof action);
+            action.sa_handler = mk_undo_guards;
+            sigfillset(&action.sa_mask);
+            sigaction(signals[i], &action, NULL);
+        }
+    }
+    for (int i = 0; i < MK_GUARDS; i++) {
+        if (mk_guards[i].fd < 0 && !mk_guards[i].dotlock) {
+            mk_guards[i].keep = keep;
+            mk_guards[i].dotlock = dotlock ? strdup(dotlock) : NULL;
+            mk_guards[i].fd = fd;
+            return i;
+        }
+    }
+    return -1;
+}
+
+void mk_guard_keep(int slot, long long keep) {
+    if (slot >= 0 && slot < MK_GUARDS) mk_guards[slot].keep = keep;
+}
+
+void mk_unguard_mailbox(int slot) {
+    if (slot < 0 || slot >= MK_GUARDS) return;
+    sigset_t all, old;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, &old);
+    char *dotlock = mk_guards[slot].dotlock;
+    mk_guards[slot].fd = -1;
+    mk_guards[slot].dotlock = NULL;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    free(dotlock);
 }

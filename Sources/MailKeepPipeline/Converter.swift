@@ -38,8 +38,10 @@ public func makeSink(destination: String, folderCount: Int, options: ConvertOpti
         return try EmlWriter(root: destination, naming: options.naming)
     case .mbox:
         if destination == "-" || folderCount <= 1 {
-            return try MboxStreamSink(path: destination, variant: options.mboxVariant, log: log, skipExistingContent: skipExistingContent,
-                                      standardOutput: options.standardOutput)
+            if skipExistingContent && destination != "-" {
+                return try MboxStreamSink(appendingTo: destination, variant: options.mboxVariant, log: log)
+            }
+            return try MboxStreamSink(path: destination, variant: options.mboxVariant, log: log, standardOutput: options.standardOutput)
         }
         return try MboxTreeSink(root: destination, variant: options.mboxVariant, log: log, skipExistingContent: skipExistingContent)
     }

@@ -97,7 +97,7 @@ public final class SourceList: SelectiveSource {
             let reader: MessageSource
             switch source.kind {
             case .tree(let tree): reader = MailTreeReader(tree, extraSeparator: extraSeparator, log: log)
-            case .mbox(let path): reader = MboxReader(try openSource(path), folder: [], log: log)
+            case .mbox(let path): reader = try MboxReader.opening(path, log: log)
             case .mboxStream(let stream): reader = MboxReader(stream, folder: [], log: log)
             case .message(let path): reader = SingleMessageReader(path: path, folder: [])
             case .bundle(let bundle): reader = bundle

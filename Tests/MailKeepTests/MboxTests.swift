@@ -191,7 +191,7 @@ func writeMbox(_ messages: [ReadMessage], variant: MboxVariant = .mboxrd) throws
         try old.write(toFile: path, atomically: false, encoding: .utf8)
         let messages = ["Subject: old\n\nkeep me\n", "Subject: new\n\nadd me\n"]
         for run in 0..<2 {
-            let sink = try MboxStreamSink(path: path, variant: .mboxrd, log: WarningLog(), skipExistingContent: true)
+            let sink = try MboxStreamSink(appendingTo: path, variant: .mboxrd, log: WarningLog())
             for text in messages {
                 var t = text
                 try t.withUTF8 { try sink.write(MessageMetadata(received: 0), content: UnsafeRawBufferPointer($0)) }

@@ -28,6 +28,11 @@ public final class MboxReader: MessageSource {
     private let folder: [String]
     private let log: WarningLog
 
+    /// Asked at the end of the stream when the last message is not closed by an empty line
+    /// (see `MboxReader.opening`): true when the file is still being written, and that message
+    /// is left for the next run rather than taken cut short.
+    public var endIsStillGrowing: (() -> Bool)?
+
     public init(_ source: ByteSource, folder: [String] = [], log: WarningLog) {
         name = source.name
         buffer = ScanBuffer(source)
@@ -108,6 +113,7 @@ public final class MboxReader: MessageSource {
             }
             let contentStart = min(lineEnd + 1, b.count)
             guard nl != nil else {
+                if leavesUnfinishedLast(messageOffset) { break }
                 log.add(file: name, offset: messageOffset, "stream ends inside a From_ line; empty message kept")
                 try emit(fromLine: fromLine, parsed: parsed, raw: b.slice(contentStart, contentStart), offset: messageOffset,
                          lengthDelimited: false, scratch: &scratch, body)
@@ -116,6 +122,7 @@ public final class MboxReader: MessageSource {
             }
             let (end, next, delimitedByLength) = try findMessageEnd(contentStart: contentStart, style: style ?? .dated,
                                                                         firstLine: firstSeparator, messageOffset: messageOffset)
+            if next == b.count, leavesUnfinishedLast(messageOffset) { break }
             try emit(fromLine: fromLine, parsed: parsed, raw: b.slice(contentStart, end),
                      offset: messageOffset + Int64(contentStart), lengthDelimited: delimitedByLength, scratch: &scratch, body)
             b.consume(next)
@@ -123,6 +130,24 @@ public final class MboxReader: MessageSource {
             if b.count < 5 { try b.ensure(5) }
         }
     }
+
+    /// True (and reported) when the message at `offset` runs to the end of the stream without
+    /// its closing empty line while the file is still being written.
+    private func leavesUnfinishedLast(_ offset: Int64) -> Bool {
+        if let decided = unfinishedLast, decided.offset == offset { return decided.leave }
+        let b = buffer
+        guard b.atEnd, let endIsStillGrowing else { return false }
+        let n = b.count
+        let closed = n >= 2 && b[n - 1] == 0x0A && (b[n - 2] == 0x0A || (n >= 4 && b[n - 2] == 0x0D && b[n - 3] == 0x0A && b[n - 4] == 0x0D))
+        let leave = !closed && endIsStillGrowing()
+        unfinishedLast = (offset, leave)
+        if leave {
+            log.notice(file: name, "offset \(offset): the last message is still being written (the file changed while it was read); left for the next run")
+        }
+        return leave
+    }
+    /// The answer of `leavesUnfinishedLast` for the message at `offset`, asked once.
+    private var unfinishedLast: (offset: Int64, leave: Bool)?
 
     /// The offset of the first dated From_ line after an empty line, within the first MiB.
     private func firstDatedSeparator() throws -> Int? {
@@ -184,7 +209,7 @@ public final class MboxReader: MessageSource {
         let n = b.count
         if n - contentStart >= 4, b[n - 1] == 0x0A, b[n - 2] == 0x0D, b[n - 3] == 0x0A, b[n - 4] == 0x0D { return n - 2 }
         if n - contentStart >= 2, b[n - 1] == 0x0A, b[n - 2] == 0x0A { return n - 1 }
-        if n > contentStart, b[n - 1] != 0x0A {
+        if n > contentStart, b[n - 1] != 0x0A, !leavesUnfinishedLast(messageOffset) {
             log.add(file: name, offset: b.offset + Int64(n), "the last message does not end with a newline (truncated?); kept as it is")
         }
         return n
@@ -269,5 +294,49 @@ public final class MboxReader: MessageSource {
         scratch.append(contentsOf: raw[at...])
         try scratch.withUnsafeBytes { try body(meta, $0) }
         if scratch.capacity > 64 << 20 { scratch = [] }
+    }
+}
+
+extension MboxReader {
+    /// Opens the mbox file at `path` (`-` for stdin) to read it as other programs expect.
+    ///
+    /// A file is read under a shared `fcntl` lock (see `MailboxLock`), so a delivery agent or
+    /// client that locks waits until it has been read, and mailkeep waits for one that is
+    /// writing; where the file system has no locks, a note says so. A writer that does not
+    /// lock may still be adding a message when the read reaches the end, so the last message
+    /// counts as complete only when an empty line closes it (every mbox writer ends a message
+    /// so), or when the file did not change while it was read and has been quiet for a
+    /// second since its last change (a file cut short long ago: its last message is kept
+    /// and reported as such). Otherwise the message is left for the next run, which finds it
+    /// whole: never a truncated copy beside the full one.
+    public static func opening(_ path: String, folder: [String] = [], log: WarningLog) throws -> MboxReader {
+        if path == "-" { return MboxReader(try openSource(path), folder: folder, log: log) }
+        let file = try FileHandleFD.open(reading: path)
+        if !(try MailboxLock.lock(file.fd, path: path, exclusive: false)) {
+            log.notice(file: path, "the file system has no fcntl locks; read without a lock")
+        }
+        var before = stat()
+        guard fstat(file.fd, &before) == 0 else { throw ioError(path, "stat") }
+        let reader = MboxReader(try openDecompressed(file, threads: 0), folder: folder, log: log)
+        reader.endIsStillGrowing = {
+            var now = stat()
+            guard fstat(file.fd, &now) == 0 else { return false }
+            if now.st_size != before.st_size || now.st_mtim.tv_sec != before.st_mtim.tv_sec
+                || now.st_mtim.tv_nsec != before.st_mtim.tv_nsec { return true }
+            // Changed within the last second: wait for a second of quiet (a writer between
+            // two writes) before taking the end as final.
+            for _ in 0..<12 {
+                var clock = timespec()
+                clock_gettime(CLOCK_REALTIME, &clock)
+                let quiet = Double(clock.tv_sec - now.st_mtim.tv_sec) + Double(clock.tv_nsec - now.st_mtim.tv_nsec) / 1e9
+                if quiet >= 1 { return false }
+                usleep(100_000)
+                var later = stat()
+                guard fstat(file.fd, &later) == 0 else { return false }
+                if later.st_size != now.st_size { return true }
+            }
+            return false
+        }
+        return reader
     }
 }

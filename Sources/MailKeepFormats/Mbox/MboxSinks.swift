@@ -1,31 +1,32 @@
 import MailKeepIO
-/// Writes messages into one mbox stream: a file (complete or absent, see `AtomicOutputFile`)
-/// or stdout.
-///
-/// With `skipExistingContent` (what `mailrestore` asks for) an existing file is kept and added
-/// to: its bytes are copied into the new file first, and a message whose content is already in
-/// it is skipped, so restoring twice adds nothing. The new file replaces the old one in one
-/// rename, so a crash leaves the old file as it was.
+import CSystemShim
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Writes messages into one mbox stream: a new file (complete or absent, see
+/// `AtomicOutputFile`), stdout, or (`appendingTo`, what `mailrestore` asks for) a live mailbox
+/// added to in place (see `MboxAppender`), where a message whose content is already in the
+/// file is skipped, so restoring twice adds nothing.
 public final class MboxStreamSink: MessageSink {
     private let writer: MboxWriter
     private let output: AtomicOutputFile?
+    private let appender: MboxAppender?
     private let counter: CountingSink
     private var present: Set<String>?
     public private(set) var counts = SinkCounts()
 
     /// `path` `-` is `standardOutput`.
     /// `bufferSize` is smaller for the many files of a tree (see `MboxTreeSink`).
-    public init(path: String, variant: MboxVariant, log: WarningLog, skipExistingContent: Bool = false,
-                standardOutput: ByteSink = FileHandleFD.standardOutput(), bufferSize: Int = 1 << 20) throws {
+    public init(path: String, variant: MboxVariant, log: WarningLog, standardOutput: ByteSink = FileHandleFD.standardOutput(),
+                bufferSize: Int = 1 << 20) throws {
         let sink: ByteSink
+        appender = nil
         if path == "-" {
             output = nil
             sink = standardOutput
-        } else if skipExistingContent, try FileSystem.kind(path) == .regular {
-            let file = try AtomicOutputFile(path, replacing: true)
-            output = file
-            sink = file
-            present = try Self.copyExisting(path, into: file.handle, log: log)
         } else {
             let file = try AtomicOutputFile(path)
             output = file
@@ -35,36 +36,26 @@ public final class MboxStreamSink: MessageSink {
         writer = MboxWriter(counter, variant: variant, log: log)
     }
 
-    /// Copies an existing mbox byte for byte (ending it with an empty line if it lacks one, so
-    /// the next From_ line counts) and returns the content hashes of its messages.
-    private static func copyExisting(_ path: String, into handle: FileHandleFD, log: WarningLog) throws -> Set<String> {
-        let source = try FileHandleFD.open(reading: path)
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-        defer { buffer.deallocate() }
-        var tail: [UInt8] = []
-        while true {
-            let n = try source.read(into: buffer)
-            if n == 0 { break }
-            let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
-            try handle.write(chunk)
-            tail = Array((tail + chunk).suffix(2))
-        }
-        if !tail.isEmpty && tail != [0x0A, 0x0A] { try handle.write(tail.last == 0x0A ? [0x0A] : [0x0A, 0x0A]) }
-        var hashes = Set<String>()
-        try MboxReader(openSource(path), log: log).forEachMessage { _, content in
-            hashes.insert(ContentHasher.sha256Hex(of: content))
-        }
-        return hashes
+    /// Adds to the mbox at `path` (created if missing) under its locks, skipping what it holds.
+    public init(appendingTo path: String, variant: MboxVariant, log: WarningLog) throws {
+        let appender = try MboxAppender(path, log: log)
+        self.appender = appender
+        output = nil
+        present = appender.contentHashes
+        counter = CountingSink(appender)
+        writer = MboxWriter(counter, variant: variant, log: log)
     }
 
     @discardableResult
     public func write(_ metadata: MessageMetadata, content: UnsafeRawBufferPointer) throws -> DeliveryOutcome {
+        if let appender, !appender.isOpen { present?.formUnion(try appender.reopen()) }
         if present != nil,
            present?.insert(metadata.contentSHA256 ?? ContentHasher.sha256Hex(of: content)).inserted != true {
             counts.add(.alreadyPresent, bytes: content.count)
             return .alreadyPresent
         }
         try writer.write(metadata, content: content)
+        try appender?.endOfMessage()
         counts.add(.written, bytes: content.count)
         return .written
     }
@@ -72,15 +63,199 @@ public final class MboxStreamSink: MessageSink {
     public func finish() throws {
         try writer.flush()
         try output?.commit()
+        try appender?.commit()
     }
 
-    /// Writes out what is buffered and closes the file until the next message.
+    /// Writes out what is buffered and closes the file until the next message (an mbox being
+    /// added to is let go, locks and all, and locked and read again then).
     public func suspend() throws {
         try writer.flush()
         try output?.suspend()
+        try appender?.commit()
     }
 
-    public func discard() { output?.discard() }
+    public func discard() {
+        output?.discard()
+        appender?.abandon()
+    }
+}
+
+/// Adds messages to the end of an mbox that other programs may be using at the same time: a
+/// mail client, a delivery agent (procmail, Dovecot's LDA, Postfix local), another mailkeep.
+///
+/// It holds the locks they honour (see `MailboxLock`: the dot-lock, then an exclusive `fcntl`
+/// lock) from the moment it opens the file until `commit()`; meanwhile it reads the content
+/// hashes of the messages there, then only appends: bytes already in the file are never
+/// rewritten, so nothing delivered before or after can be lost. Messages go out whole, in one
+/// `write(2)` per batch of at most 1 MiB of whole messages (or per larger message), so a run
+/// that stops leaves only whole messages; a failed write, and SIGINT, SIGTERM or SIGHUP, cut the
+/// file back to the end of the last whole message, as Dovecot does after a failed append. Only
+/// `kill -9` in the middle of one `write(2)` can leave part of a message, as for any writer.
+public final class MboxAppender: ByteSink {
+    public let name: String
+    private let log: WarningLog
+    /// The open file, or nil before `reopen()` once let go.
+    private var file: FileHandleFD?
+    private var dotLock: DotLock?
+    private var guardSlot: Int32 = -1
+    /// The end of the last whole message in the file.
+    private var committed: Int64 = 0
+    private var pending: [UInt8] = []
+    /// What must precede the first new message: an empty line where the file lacks one.
+    private var separatorNeeded: [UInt8] = []
+    /// Content hashes of the messages the file held when it was locked.
+    public private(set) var contentHashes: Set<String> = []
+
+    public init(_ path: String, log: WarningLog) throws {
+        name = path
+        self.log = log
+        contentHashes = try reopen()
+    }
+
+    deinit { abandon() }
+
+    public var isOpen: Bool { file != nil }
+
+    /// Locks and opens the file (creating it if missing) and returns the content hashes of
+    /// the messages it holds. Called again after `commit()` (a tree of many mbox files lets
+    /// some go for a while): others may have added to it meanwhile.
+    public func reopen() throws -> Set<String> {
+        let path = name
+        if try FileSystem.kind(path) == .symlink {
+            throw MailKeepError.refused(path: path, reason: "is a symlink; refusing to write through it")
+        }
+        dotLock = try DotLock.acquire(for: path)
+        if dotLock == nil { log.notice(file: path, "cannot create \(path).lock here (no write access to the directory); locked with fcntl only") }
+        let fd = retryingEINTR { Glibc.open(path, O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0o600) }
+        guard fd >= 0 else {
+            let error = ioError(path, "open for appending")
+            dotLock?.release()
+            dotLock = nil
+            throw error
+        }
+        // Closed by `release()`, which every way out of here and `deinit` reach.
+        let file = FileHandleFD(fd: fd, name: path, owned: false)
+        self.file = file
+        do {
+            var st = stat()
+            guard fstat(fd, &st) == 0 else { throw ioError(path, "stat") }
+            guard st.st_mode & S_IFMT == S_IFREG else { throw MailKeepError.refused(path: path, reason: "is not a regular file") }
+            if st.st_size == 0 && umaskClearsOwnerBits { _ = fchmod(fd, 0o600) }
+            if !(try MailboxLock.lock(fd, path: path, exclusive: true)) {
+                log.notice(file: path, "the file system has no fcntl locks; only \(dotLock == nil ? "nothing" : path + ".lock") keeps other programs out")
+            }
+            committed = try file.size()
+            guardSlot = mk_guard_mailbox(dotLock?.path, fd, committed)
+            return try readExisting(file)
+        } catch {
+            abandon()
+            throw error
+        }
+    }
+
+    /// Hashes the messages already in the file, and notes what must precede the first new
+    /// one: an mbox whose last message lacks its empty line gets it, so the next From_ line
+    /// counts as a separator.
+    private func readExisting(_ file: FileHandleFD) throws -> Set<String> {
+        separatorNeeded = []
+        var hashes = Set<String>()
+        guard committed > 0 else { return hashes }
+        guard lseek(file.fd, 0, SEEK_SET) == 0 else { throw ioError(name, "seek") }
+        try MboxReader(LimitedSource(file, limit: committed), log: log).forEachMessage { _, content in
+            hashes.insert(ContentHasher.sha256Hex(of: content))
+            // Python's mailbox writes an empty line before each From_ line, even after the
+            // one that ends every message mailkeep writes; the message before then reads back
+            // with one more empty line, and is still the message mailkeep wrote.
+            if content.count >= 2, content[content.count - 1] == 0x0A, content[content.count - 2] == 0x0A {
+                hashes.insert(ContentHasher.sha256Hex(of: UnsafeRawBufferPointer(rebasing: content[..<(content.count - 1)])))
+            }
+        }
+        var tail: [UInt8] = [0, 0]
+        let want = Int(min(committed, 2))
+        let got = tail.withUnsafeMutableBytes { pread(file.fd, $0.baseAddress! + (2 - want), want, off_t(committed) - off_t(want)) }
+        guard got == want else { throw ioError(name, "read") }
+        if tail != [0x0A, 0x0A] { separatorNeeded = tail[1] == 0x0A ? [0x0A] : [0x0A, 0x0A] }
+        return hashes
+    }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        if !separatorNeeded.isEmpty {
+            pending += separatorNeeded
+            separatorNeeded = []
+        }
+        pending.append(contentsOf: bytes)
+    }
+
+    public func flush() throws {}
+
+    /// Called after each whole message: writes out the batch once it is large enough.
+    public func endOfMessage() throws {
+        if pending.count >= 1 << 20 { try writePending() }
+    }
+
+    private func writePending() throws {
+        guard !pending.isEmpty, let file else { return }
+        let ok = pending.withUnsafeBytes { writeAll(file.fd, $0) }
+        guard ok else {
+            let error = ioError(name, "append")
+            _ = ftruncate(file.fd, off_t(committed))
+            pending = []
+            throw error
+        }
+        committed += Int64(pending.count)
+        mk_guard_keep(guardSlot, committed)
+        pending.removeAll(keepingCapacity: pending.capacity <= 4 << 20)
+        dotLock?.keepFresh()
+    }
+
+    /// Writes what is left, syncs, and lets other programs in.
+    public func commit() throws {
+        do {
+            try writePending()
+            try file?.sync()
+        } catch {
+            abandon()
+            throw error
+        }
+        release()
+    }
+
+    /// Drops messages not yet written and lets other programs in; the file keeps only whole
+    /// messages.
+    public func abandon() {
+        pending = []
+        release()
+    }
+
+    private func release() {
+        guard let file else { return }
+        self.file = nil
+        mk_unguard_mailbox(guardSlot)
+        guardSlot = -1
+        // Closing the descriptor drops the fcntl lock; the dot-lock goes after it, so that a
+        // program taking them in the usual order never sees one without the other.
+        _ = Glibc.close(file.fd)
+        dotLock?.release()
+        dotLock = nil
+    }
+}
+
+/// The first `limit` bytes of a source: the part of a locked mbox that was there when it was
+/// locked.
+private final class LimitedSource: ByteSource {
+    private let inner: ByteSource
+    private var left: Int64
+    var name: String { inner.name }
+    init(_ inner: ByteSource, limit: Int64) {
+        self.inner = inner
+        left = limit
+    }
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        guard left > 0 else { return 0 }
+        let n = try inner.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(min(Int64(buffer.count), left))]))
+        left -= Int64(n)
+        return n
+    }
 }
 
 /// Writes a folder tree as mbox files, Thunderbird's way: folder `A` is the file `A`, its
@@ -126,8 +301,8 @@ public final class MboxTreeSink: MessageSink {
         } else {
             let file = path(for: metadata.folder)
             try FileSystem.makeDirectory(FileSystem.directoryName(file))
-            sink = try MboxStreamSink(path: file, variant: variant, log: log, skipExistingContent: skipExistingContent,
-                                      bufferSize: 64 << 10)
+            sink = skipExistingContent ? try MboxStreamSink(appendingTo: file, variant: variant, log: log)
+                                       : try MboxStreamSink(path: file, variant: variant, log: log, bufferSize: 64 << 10)
             sinks[metadata.folder] = sink
         }
         // Messages come folder by folder, so the list is short and its last entry usually hits.

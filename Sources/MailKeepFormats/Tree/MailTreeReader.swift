@@ -49,7 +49,7 @@ public final class MailTreeReader: MessageSource {
                     }
                 }
             case let .mbox(path, folder):
-                try readingOneFile(path, body) { try MboxReader(openSource(path), folder: folder, log: log).forEachMessage($0) }
+                try readingOneFile(path, body) { try MboxReader.opening(path, folder: folder, log: log).forEachMessage($0) }
             case let .message(path, folder):
                 try readingOneFile(path, body) { try SingleMessageReader(path: path, folder: folder, files: files).forEachMessage($0) }
             }
