@@ -192,12 +192,14 @@ extension FileSystem {
             }
             staging.unnamedFiles = false
         }
-        let temporary = join(staging.path, stagingName)
+        // The process id keeps two runs writing the same message at once (two conversions
+        // into one Maildir) off each other's temporary file; a file already under this name
+        // is a leftover of a killed run that had our pid.
+        let temporary = join(staging.path, stagingName + "." + String(getpid()))
         let file: FileHandleFD
         do {
             file = try FileHandleFD.create(temporary)
         } catch MailKeepError.io(_, _, EEXIST) {
-            // A leftover of an interrupted run under the same deterministic name.
             remove(temporary)
             file = try FileHandleFD.create(temporary)
         }
