@@ -28,9 +28,9 @@ public final class MboxReader: MessageSource {
     private let folder: [String]
     private let log: WarningLog
 
-    /// Asked at the end of the stream when the last message is not closed by an empty line
-    /// (see `MboxReader.opening`): true when the file is still being written, and that message
-    /// is left for the next run rather than taken cut short.
+    /// Asked at the end of the stream, before the last message is taken (see
+    /// `MboxReader.opening`): true when the file is still being written, and that message is
+    /// left for the next run rather than taken cut short.
     public var endIsStillGrowing: (() -> Bool)?
 
     public init(_ source: ByteSource, folder: [String] = [], log: WarningLog) {
@@ -131,15 +131,13 @@ public final class MboxReader: MessageSource {
         }
     }
 
-    /// True (and reported) when the message at `offset` runs to the end of the stream without
-    /// its closing empty line while the file is still being written.
+    /// True (and reported) when the message at `offset` runs to the end of the stream while the
+    /// file is still being written. An empty line at the end does not prove it whole: a writer
+    /// may have stopped after the empty line that ends the header.
     private func leavesUnfinishedLast(_ offset: Int64) -> Bool {
         if let decided = unfinishedLast, decided.offset == offset { return decided.leave }
-        let b = buffer
-        guard b.atEnd, let endIsStillGrowing else { return false }
-        let n = b.count
-        let closed = n >= 2 && b[n - 1] == 0x0A && (b[n - 2] == 0x0A || (n >= 4 && b[n - 2] == 0x0D && b[n - 3] == 0x0A && b[n - 4] == 0x0D))
-        let leave = !closed && endIsStillGrowing()
+        guard buffer.atEnd, let endIsStillGrowing else { return false }
+        let leave = endIsStillGrowing()
         unfinishedLast = (offset, leave)
         if leave {
             log.notice(file: name, "offset \(offset): the last message is still being written (the file changed while it was read); left for the next run")
@@ -303,12 +301,12 @@ extension MboxReader {
     /// A file is read under a shared `fcntl` lock (see `MailboxLock`), so a delivery agent or
     /// client that locks waits until it has been read, and mailkeep waits for one that is
     /// writing; where the file system has no locks, a note says so. A writer that does not
-    /// lock may still be adding a message when the read reaches the end, so the last message
-    /// counts as complete only when an empty line closes it (every mbox writer ends a message
-    /// so), or when the file did not change while it was read and has been quiet for a
-    /// second since its last change (a file cut short long ago: its last message is kept
-    /// and reported as such). Otherwise the message is left for the next run, which finds it
-    /// whole: never a truncated copy beside the full one.
+    /// lock may still be adding a message when the read reaches the end, and no byte pattern
+    /// tells: the empty line that closes a message also closes its header. So the last message
+    /// counts as complete only when the file did not change while it was read and has been
+    /// quiet for a second since its last change (waited for when the change is more recent).
+    /// Otherwise it is left for the next run, which finds it whole: never a truncated copy
+    /// beside the full one. A file cut short long ago keeps its last message (reported).
     public static func opening(_ path: String, folder: [String] = [], log: WarningLog) throws -> MboxReader {
         if path == "-" { return MboxReader(try openSource(path), folder: folder, log: log) }
         let file = try FileHandleFD.open(reading: path)
