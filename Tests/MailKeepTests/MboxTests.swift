@@ -180,6 +180,18 @@ func writeMbox(_ messages: [ReadMessage], variant: MboxVariant = .mboxrd) throws
     }
 }
 
+@Suite struct MboxLoneCR {
+    /// Classic Mac OS mboxes end lines in a lone CR: read as lines, messages keep their CRs.
+    @Test(arguments: [3, 4096])
+    func loneCRFilesAreSplitIntoLines(piece: Int) throws {
+        let messages = ["From: a@x\rSubject: one\r\rbody\r", "From: b@x\rSubject: two\r\r>From quoted\r"]
+        let text = messages.enumerated().map { "From a@x Mon Jan  1 00:00:0\($0.offset) 2001\r" + $0.element }.joined(separator: "\r")
+        let (back, _) = try readMbox(text, piece: piece)
+        #expect(back.map(\.text) == ["From: a@x\rSubject: one\r\rbody\r", "From: b@x\rSubject: two\r\rFrom quoted\r"])
+        #expect(back.first?.meta.fromLine == Array("From a@x Mon Jan  1 00:00:00 2001".utf8))
+    }
+}
+
 @Suite struct MboxRestoreInto {
     /// Restoring into an existing mbox keeps every byte of it, adds only what is new, and a
     /// second run adds nothing.

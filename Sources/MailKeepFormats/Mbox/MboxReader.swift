@@ -22,9 +22,13 @@ import Darwin
 /// - `>From ` quoting is undone one level (mboxrd), so mboxrd round-trips byte for byte.
 /// - The empty line before a separator, and one at the very end, belong to the mbox, not to
 ///   the message. CRLF files keep their CRLFs.
+/// - A file whose lines end in a lone CR (classic Mac OS mail programs: its first line ends in
+///   CR, and no LF is in its first chunk) is split with CR and LF swapped; each message is
+///   swapped back, so it keeps its CRs.
 public final class MboxReader: MessageSource {
     public let name: String
     private let buffer: ScanBuffer
+    private let lineEnds: LineEndSwap
     private let folder: [String]
     private let log: WarningLog
 
@@ -35,7 +39,8 @@ public final class MboxReader: MessageSource {
 
     public init(_ source: ByteSource, folder: [String] = [], log: WarningLog) {
         name = source.name
-        buffer = ScanBuffer(source)
+        lineEnds = LineEndSwap(source)
+        buffer = ScanBuffer(lineEnds)
         self.folder = folder
         self.log = log
     }
@@ -66,9 +71,15 @@ public final class MboxReader: MessageSource {
     }
 
     public func forEachMessage(_ body: (MessageMetadata, UnsafeRawBufferPointer) throws -> Void) throws {
+        var scratch: [UInt8] = []
         let b = buffer
         try b.ensure(8)
         if b.count == 0 { return }
+        if try endsLinesWithLoneCR() {
+            log.notice(file: name, "lines end in a lone CR (classic Mac OS); read as lines, messages kept as they are")
+            lineEnds.enabled = true
+            LineEndSwap.swap(UnsafeMutableRawBufferPointer(start: b.start, count: b.count))
+        }
         if b.count >= 3, b[0] == 0xEF, b[1] == 0xBB, b[2] == 0xBF {
             log.add(file: name, offset: 0, "UTF-8 byte order mark before the first From_ line dropped")
             b.consume(3)
@@ -91,12 +102,12 @@ public final class MboxReader: MessageSource {
             }
             log.add(file: name, offset: 0, "\(first) bytes before the first From_ line are not a message; kept as one of their own")
             let end = b[first - 2] == 0x0D ? first - 2 : first - 1
-            try body(MessageMetadata(folder: folder, isNew: true, source: name, sourceOffset: 0), b.slice(0, end))
+            try handOver(MessageMetadata(folder: folder, isNew: true, source: name, sourceOffset: 0), b.slice(0, end),
+                         scratch: &scratch, body)
             b.consume(first)
         }
         var style: FromLine.Kind?
         var firstSeparator: [UInt8] = []
-        var scratch: [UInt8] = []
         while b.count > 0 {
             let messageOffset = b.offset
             // The From_ line.
@@ -146,6 +157,17 @@ public final class MboxReader: MessageSource {
     }
     /// The answer of `leavesUnfinishedLast` for the message at `offset`, asked once.
     private var unfinishedLast: (offset: Int64, leave: Bool)?
+
+    /// True when the stream's first line ends in a CR that no LF follows, and no LF comes in
+    /// the bytes read so far (a chunk, or the first line when the chunk is smaller).
+    private func endsLinesWithLoneCR() throws -> Bool {
+        let b = buffer
+        while b.index(of: 0x0A, from: 0) == nil, b.count < 1 << 20 {
+            if let cr = b.index(of: 0x0D, from: 0), cr + 1 < b.count { break }
+            if !(try b.readMore()) { break }
+        }
+        return b.index(of: 0x0A, from: 0) == nil && b.index(of: 0x0D, from: 0) != nil
+    }
 
     /// The offset of the first dated From_ line after an empty line, within the first MiB.
     private func firstDatedSeparator() throws -> Int? {
@@ -279,7 +301,7 @@ public final class MboxReader: MessageSource {
             }
         }
         if cuts.isEmpty {
-            try body(meta, raw)
+            try handOver(meta, raw, scratch: &scratch, body)
             return
         }
         cuts.sort { $0.lowerBound < $1.lowerBound }
@@ -290,6 +312,25 @@ public final class MboxReader: MessageSource {
             at = cut.upperBound
         }
         scratch.append(contentsOf: raw[at...])
+        if lineEnds.enabled { scratch.withUnsafeMutableBytes(LineEndSwap.swap) }
+        try handOver(meta, nil, scratch: &scratch, body)
+    }
+
+    /// Gives a message to `body`: `content`, or (nil) what `scratch` holds, its line ends
+    /// swapped back first in a lone-CR file.
+    private func handOver(_ meta: MessageMetadata, _ content: UnsafeRawBufferPointer?, scratch: inout [UInt8],
+                          _ body: (MessageMetadata, UnsafeRawBufferPointer) throws -> Void) throws {
+        if let content, !lineEnds.enabled { return try body(meta, content) }
+        var meta = meta
+        if lineEnds.enabled {
+            meta.fromLine?.withUnsafeMutableBytes(LineEndSwap.swap)
+            meta.mboxHeaders?.withUnsafeMutableBytes(LineEndSwap.swap)
+            if let content {
+                scratch.removeAll(keepingCapacity: true)
+                scratch.append(contentsOf: content)
+                scratch.withUnsafeMutableBytes(LineEndSwap.swap)
+            }
+        }
         try scratch.withUnsafeBytes { try body(meta, $0) }
         if scratch.capacity > 64 << 20 { scratch = [] }
     }
@@ -336,5 +377,29 @@ extension MboxReader {
             return false
         }
         return reader
+    }
+}
+
+/// Swaps CR and LF in what it reads, once `enabled`: lets the LF-based splitter read a lone-CR
+/// mbox. The swap is its own inverse, so swapping a message back gives its exact bytes.
+private final class LineEndSwap: ByteSource {
+    private let inner: ByteSource
+    var enabled = false
+    var name: String { inner.name }
+
+    init(_ inner: ByteSource) {
+        self.inner = inner
+    }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let n = try inner.read(into: buffer)
+        if enabled { Self.swap(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n])) }
+        return n
+    }
+
+    static func swap(_ bytes: UnsafeMutableRawBufferPointer) {
+        for i in bytes.indices {
+            if bytes[i] == 0x0A { bytes[i] = 0x0D } else if bytes[i] == 0x0D { bytes[i] = 0x0A }
+        }
     }
 }
