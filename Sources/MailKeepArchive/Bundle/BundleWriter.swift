@@ -71,9 +71,10 @@ public final class BundleWriter: MessageSink {
     private let sums: SpoolFile
     private let naming: FolderNaming
     private var namers: [[String]: UniqueNamer] = [:]
-    /// Names already in the tar, per folder, as 64-bit FNV-1a hashes: a tar must not hold one
-    /// path twice, and hashes keep this small for a million messages.
-    private var usedNames: [[String]: Set<UInt64>] = [:]
+    /// Names already in the tar, per directory, as 64-bit FNV-1a hashes: a tar must not hold one
+    /// path twice (not even where two folders' names came out alike), and hashes keep this
+    /// small for a million messages.
+    private var usedNames: [String: Set<UInt64>] = [:]
     private var directories = Set<String>()
     private let created: Int64
     private var mboxIndexes: [String: Int64] = [:]
@@ -97,40 +98,53 @@ public final class BundleWriter: MessageSink {
         naming = FolderNaming(layout: .nested, utf8Names: true, infoSeparator: options.infoSeparator)
 
         let file: ByteSink
+        var createdOutput: AtomicOutputFile?
+        var createdVolumes: VolumeSink?
         if path == "-" {
-            output = nil
-            volumes = nil
             file = FileHandleFD.standardOutput()
         } else if let size = options.volumeSize {
             let v = try VolumeSink(path: path, volumeSize: size)
-            volumes = v
-            output = nil
+            createdVolumes = v
             file = v
         } else {
             let o = try AtomicOutputFile(path)
-            output = o
-            volumes = nil
+            createdOutput = o
             file = o.handle
         }
-        counted = CountingSink(file)
-        switch options.compression {
-        case .xz:
-            let preset = UInt32(options.level ?? BundleOptions.defaultXZPreset)
-            compressor = try XZCompressor(counted, options: .init(preset: preset, threads: options.threads,
-                                                                   blockSize: UInt64(options.blockSize)))
-        case .gzip:
-            compressor = try GzipCompressor(counted, level: Int32(options.level ?? BundleOptions.defaultGzipLevel))
-        case .none:
-            compressor = nil
+        output = createdOutput
+        volumes = createdVolumes
+        // What fails from here on (a compression option the encoder refuses, no room or no
+        // TMPDIR for the spool files) takes the partial output with it.
+        do {
+            counted = CountingSink(file)
+            switch options.compression {
+            case .xz:
+                let preset = UInt32(options.level ?? BundleOptions.defaultXZPreset)
+                compressor = try XZCompressor(counted, options: .init(preset: preset, threads: options.threads,
+                                                                       blockSize: UInt64(options.blockSize)))
+            case .gzip:
+                compressor = try GzipCompressor(counted, level: Int32(options.level ?? BundleOptions.defaultGzipLevel))
+            case .none:
+                compressor = nil
+            }
+            buffered = BufferedSink(compressor ?? counted)
+            tar = TarWriter(buffered)
+            manifest = try SpoolFile(purpose: "manifest")
+            sums = try SpoolFile(purpose: "sums")
+        } catch {
+            createdOutput?.discard()
+            createdVolumes?.discard()
+            throw error
         }
-        buffered = BufferedSink(compressor ?? counted)
-        tar = TarWriter(buffered)
-        manifest = try SpoolFile(purpose: "manifest")
-        sums = try SpoolFile(purpose: "sums")
 
         let header = BundleHeader(created: created, top: top, infoSeparator: options.infoSeparator, sources: sources)
-        try addDirectory(top)
-        try addSmallFile("mailkeep-bundle.json", Array(try encoder.encode(header)) + [0x0A])
+        do {
+            try addDirectory(top)
+            try addSmallFile("mailkeep-bundle.json", Array(try encoder.encode(header)) + [0x0A])
+        } catch {
+            discard()
+            throw error
+        }
     }
 
     /// `mail-2026-11-29.tar.xz` -> `mail-2026-11-29`; stdout gets `mailkeep-DATE`.
@@ -178,7 +192,7 @@ public final class BundleWriter: MessageSink {
         }
         // Mutated in place: a copy of a growing set per message would cost O(n) each time.
         var candidates = namers[meta.folder, default: UniqueNamer(naming: naming)].name(for: meta, content: content)
-        while !usedNames[meta.folder, default: []].insert(fnv1a(candidates.name)).inserted { candidates.next() }
+        while !usedNames[mailDir, default: []].insert(fnv1a(candidates.name)).inserted { candidates.next() }
         let unique = candidates.name
 
         let isNew = meta.isNew && meta.flags.isEmpty

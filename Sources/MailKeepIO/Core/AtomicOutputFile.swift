@@ -4,9 +4,12 @@ import Glibc
 
 /// A file that appears under its name only when it is complete.
 ///
-/// Bytes go to `.NAME.partial` beside the target; `commit()` syncs it and renames it into place,
-/// refusing to replace an existing file. An interrupted run leaves only the `.partial` file,
-/// which the next run starts over.
+/// Bytes go to `.NAME.RANDOM.partial` beside the target, created with `O_EXCL | O_NOFOLLOW`
+/// under a name nobody can guess in advance, so nothing planted there (a symlink, a hard link
+/// to another file) is ever written through. `commit()` syncs it and renames it into place,
+/// refusing to replace an existing file; `discard()` removes it. The file is locked (`flock`)
+/// while it is written: a later run removes the partial files of NAME that nobody holds (left
+/// by a run that was killed) and leaves alone those of a run still going.
 ///
 /// With `replacing`, an existing file may be replaced, atomically: for a caller that has copied
 /// every byte of it into the new one first (adding messages to an mbox).
@@ -26,8 +29,21 @@ public final class AtomicOutputFile: ByteSink {
         }
         self.replacing = replacing
         self.path = path
-        partialPath = FileSystem.join(FileSystem.directoryName(path), "." + FileSystem.baseName(path) + ".partial")
-        handle = try FileHandleFD.create(partialPath, exclusive: false)
+        Self.removeAbandonedPartials(of: path)
+        (handle, partialPath) = try Self.createPartial(of: path)
+        _ = flock(handle.fd, LOCK_EX | LOCK_NB)
+    }
+
+    private static func createPartial(of path: String) throws -> (FileHandleFD, String) {
+        var attempts = 0
+        while true {
+            let candidate = partialPrefix(of: path) + randomTag() + ".partial"
+            do {
+                return (try FileHandleFD.create(candidate, exclusive: true), candidate)
+            } catch MailKeepError.io(_, _, EEXIST) where attempts < 8 {
+                attempts += 1
+            }
+        }
     }
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
@@ -77,5 +93,36 @@ public final class AtomicOutputFile: ByteSink {
     /// Removes the partial file after a failure.
     public func discard() {
         FileSystem.remove(partialPath)
+    }
+
+    /// `DIR/.NAME.`: what every partial file of `DIR/NAME` starts with.
+    private static func partialPrefix(of path: String) -> String {
+        FileSystem.join(FileSystem.directoryName(path), "." + FileSystem.baseName(path) + ".")
+    }
+
+    private static func randomTag() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let value = generator.next() as UInt64
+        let hex = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
+    /// Removes the partial files of `path` that a killed run left: regular files of ours, with
+    /// one link, that no running process holds locked.
+    package static func removeAbandonedPartials(of path: String) {
+        let directory = FileSystem.directoryName(path)
+        let prefix = "." + FileSystem.baseName(path) + "."
+        guard let names = try? FileSystem.list(directory) else { return }
+        for name in names where name.hasPrefix(prefix) && name.hasSuffix(".partial")
+            && name.utf8.count == prefix.utf8.count + 16 + 8 {
+            let partial = FileSystem.join(directory, name)
+            let fd = open(partial, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+            guard fd >= 0 else { continue }
+            defer { close(fd) }
+            var st = stat()
+            guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_uid == geteuid(), st.st_nlink == 1,
+                  flock(fd, LOCK_EX | LOCK_NB) == 0 else { continue }
+            unlink(partial)
+        }
     }
 }
