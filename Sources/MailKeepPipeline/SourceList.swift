@@ -4,9 +4,10 @@ import MailKeepArchive
 /// The sources named on a command line, read one after the other.
 ///
 /// With one source its folders are kept as they are; with several, each source's folders go
-/// under a folder named after it (`a.mbox` -> `a/...`), so two inboxes do not merge.
+/// under a folder named after it (`a.mbox` -> `a/...`), so two inboxes do not merge. A
+/// directory that is an unpacked bundle (or holds only one) is read as that bundle (`BundleTree`).
 public final class SourceList: SelectiveSource {
-    public enum Kind { case tree(MailTree), mbox(String), message(String), bundle(BundleReader), mboxStream(ByteSource) }
+    public enum Kind { case tree(MailTree), mbox(String), message(String), bundle(BundleReader), bundleTree(BundleTree), mboxStream(ByteSource) }
     public let sources: [(path: String, kind: Kind)]
     private let log: WarningLog
     private let nameMboxFolders: Bool
@@ -34,7 +35,11 @@ public final class SourceList: SelectiveSource {
             }
             switch try FileSystem.kind(path, followLinks: true) {
             case .directory:
-                sources.append((path, .tree(try MailTree(root: path, log: log))))
+                if let top = try BundleTree.top(at: path) {
+                    sources.append((path, .bundleTree(try BundleTree(root: top, log: log))))
+                } else {
+                    sources.append((path, .tree(try MailTree(root: path, log: log))))
+                }
             case .regular:
                 switch try MessageFileKind.sniff(path) {
                 case .mbox: sources.append((path, .mbox(path)))
@@ -73,6 +78,9 @@ public final class SourceList: SelectiveSource {
             case .bundle(let bundle):
                 let folders = Set(bundle.entries.values.map(\.folder)).sorted()
                 return folders.map { prefix(source.path) + ($0.isEmpty ? [] : $0.split(separator: "/").map(String.init)) }
+            case .bundleTree(let tree):
+                let folders = Set(tree.manifest.entries.values.map(\.folder)).sorted()
+                return folders.map { prefix(source.path) + ($0.isEmpty ? [] : $0.split(separator: "/").map(String.init)) }
             default: return [prefix(source.path, isMbox: isMbox(source.kind))]
             }
         }
@@ -101,6 +109,7 @@ public final class SourceList: SelectiveSource {
             case .mboxStream(let stream): reader = MboxReader(stream, folder: [], log: log)
             case .message(let path): reader = SingleMessageReader(path: path, folder: [])
             case .bundle(let bundle): reader = bundle
+            case .bundleTree(let tree): reader = tree
             }
             // A bundle is counted by its manifest (a selective read hands on only what it picks).
             let counted = CountingSource(reader)

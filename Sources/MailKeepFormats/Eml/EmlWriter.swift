@@ -3,7 +3,9 @@ import MailKeepIO
 ///
 /// An `.eml` file holds only the message, so flags and the From_ line are not kept (the file's
 /// mtime keeps the received time). Names are deterministic (`TIME-SHA256PREFIX.eml`, then the
-/// next name of `NameCandidates`), so a second run finds its files and writes nothing twice.
+/// next name of `NameCandidates`), so a second run finds its files and writes nothing twice,
+/// while a message the source holds twice is written twice (`NAME`, `NAME~1`): a file counts as
+/// already there for one source message only (see `ContentCensus`).
 /// Files are delivered as Maildir messages are (`FileSystem.deliver`): never seen half-written,
 /// never replacing anything.
 public final class EmlWriter: MessageSink {
@@ -13,6 +15,9 @@ public final class EmlWriter: MessageSink {
     private var current: (folder: [String], directory: DirectoryHandle)?
     public private(set) var counts = SinkCounts()
     private let compare = WholeFileReader()
+    /// Files that a message of this run has been matched with or written to: each stands for
+    /// one source message. (A path per message: .eml trees are not the million-message case.)
+    private var taken = Set<String>()
 
     public init(root: String, naming: FolderNaming) throws {
         self.root = root
@@ -34,12 +39,13 @@ public final class EmlWriter: MessageSink {
             let path = FileSystem.join(directory.path, name)
             if try FileSystem.kind(path) != .missing {
                 let (bytes, _) = try compare.load(path)
-                if ContentHasher.sha256Hex(of: bytes) == hash { return .alreadyPresent }
+                if ContentHasher.sha256Hex(of: bytes) == hash, taken.insert(path).inserted { return .alreadyPresent }
                 candidates.next()
                 continue
             }
             if try FileSystem.deliver(content, modified: meta.received, as: name, in: directory, staging: directory,
                                       stagingName: "." + name + ".partial") {
+                taken.insert(path)
                 return candidates.attempt == 0 ? .written : .renamed
             }
         }
@@ -56,8 +62,14 @@ public final class EmlWriter: MessageSink {
     private func directory(for folder: [String]) throws -> DirectoryHandle {
         if let current, current.folder == folder { return current.directory }
         current = nil
-        let path = FileSystem.join(root, naming.relativeDirectory(folder))
+        let placement = naming.placement(folder)
+        let path = FileSystem.join(root, placement.relative)
         try FileSystem.makeDirectory(path)
+        for (parent, entry, name) in placement.recorded {
+            let dir = FileSystem.join(FileSystem.join(root, parent), entry)
+            try FileSystem.makeDirectory(dir)
+            try FolderNameRecord.note(dir, entry: ".", folder: name)
+        }
         let directory = try DirectoryHandle(path)
         current = (folder, directory)
         return directory

@@ -1,4 +1,7 @@
 import MailKeepIO
+#if canImport(Glibc)
+import Glibc
+#endif
 /// How a folder path (`["Archive", "2024"]`) becomes directories on disk, and back.
 public enum MaildirLayout: String, CaseIterable, Sendable {
     /// Courier and Dovecot's default: subfolders are `.Archive.2024` directly under the root.
@@ -7,18 +10,29 @@ public enum MaildirLayout: String, CaseIterable, Sendable {
     case nested
 }
 
-/// Turns folder names into safe directory names.
+/// Turns folder names into safe directory names, and makes sure they read back.
 ///
 /// Every path mailkeep writes is built from names this sanitises, so a hostile folder name
 /// (`..`, `a/b`, control characters) cannot escape the target. Names are written in IMAP
 /// modified UTF-7 unless `utf8Names` is set. On a FAT/exFAT/NTFS target (an info separator
 /// other than `:`) characters those file systems reject become `_`. In Maildir++ a `.` inside a
 /// name would start a new level, so it is written as `&AC4-` (the UTF-7 form of `.`), which
-/// reads back as `.`.
+/// reads back as `.`; so is a leading `.` in the nested layout.
+///
+/// A name is changed only where the target needs it, and two folders never share an entry:
+/// where the entry would not read back as the folder's name (a character replaced, a name
+/// reserved by the layout such as `cur`, longer than `longestEntry` bytes), a `~` and 12 hex
+/// digits of the name's SHA-256 are added (shortened first where needed), and the original is
+/// recorded in `.mailkeep-folders` (see `FolderNameRecord`) in the folder's own directory (for
+/// an mbox file, in the directory that holds it), which `MailTree` reads back.
 public struct FolderNaming: Sendable {
     public var layout: MaildirLayout
     public var utf8Names: Bool
     public var infoSeparator: Character
+
+    /// The longest entry mailkeep writes for a folder, in bytes: 255 (ext4, XFS, btrfs) less
+    /// room for `.sbd` and for a temporary `.NAME.<16 hex digits>.partial` beside it.
+    public static let longestEntry = 200
 
     public init(layout: MaildirLayout = .maildirPlusPlus, utf8Names: Bool = false, infoSeparator: Character = ":") {
         self.layout = layout
@@ -29,24 +43,74 @@ public struct FolderNaming: Sendable {
     /// True when the target is a file system that rejects `:` in names.
     public var fatSafe: Bool { infoSeparator != ":" }
 
-    /// The folder's directory relative to the root; `""` for the root.
-    public func relativeDirectory(_ folder: [String]) -> String {
-        if folder.isEmpty { return "" }
-        let names = folder.map { component($0) }
+    /// Where a folder goes: its directory relative to the root (`""` for the root), and each
+    /// entry on the way that does not read back as its folder, for `FolderNameRecord`: the
+    /// directory it is in, the entry, and the folder path it stands for, relative to that
+    /// directory (one name in the nested layout, the whole path in Maildir++).
+    public struct Placement: Sendable {
+        public var relative: String
+        public var recorded: [(parent: String, entry: String, folder: [String])] = []
+    }
+
+    public func placement(_ folder: [String]) -> Placement {
+        if folder.isEmpty { return Placement(relative: "") }
         switch layout {
-        case .maildirPlusPlus: return "." + names.joined(separator: ".")
-        case .nested: return names.joined(separator: "/")
+        case .maildirPlusPlus:
+            let entries = folder.map { entry($0) }
+            var name = "." + entries.map(\.name).joined(separator: ".")
+            var exact = entries.allSatisfy(\.exact)
+            if name.utf8.count > Self.longestEntry {
+                name = Self.distinguished(name, by: folder.joined(separator: "/"))
+                exact = false
+            }
+            return exact ? Placement(relative: name) : Placement(relative: name, recorded: [("", name, folder)])
+        case .nested:
+            var placement = Placement(relative: "")
+            for name in folder {
+                let (onDisk, exact) = entry(name, reserved: ["cur", "new", "tmp"], readBack: Self.decodedDirectoryName)
+                if !exact { placement.recorded.append((placement.relative, onDisk, [name])) }
+                placement.relative = placement.relative.isEmpty ? onDisk : placement.relative + "/" + onDisk
+            }
+            return placement
         }
     }
 
-    /// One path component, safe to create.
+    /// The folder's directory relative to the root; `""` for the root.
+    public func relativeDirectory(_ folder: [String]) -> String { placement(folder).relative }
+
+    /// One folder name as an entry, and whether a reader gets `name` back from it: when it
+    /// would not (changed for the target, `reserved`, too long), the entry is made distinct.
+    public func entry(_ name: String, reserved: Set<String> = [], readBack: (String) -> String = FolderNaming.decodedName) -> (name: String, exact: Bool) {
+        let onDisk = component(name)
+        if readBack(onDisk) == name && !reserved.contains(onDisk.lowercased()) && onDisk.utf8.count <= Self.longestEntry {
+            return (onDisk, true)
+        }
+        return (Self.distinguished(onDisk, by: name), false)
+    }
+
+    /// `entry~HASH`, HASH being 12 hex digits of the SHA-256 of `original`, `entry` shortened
+    /// (at a character) so that the whole fits `longestEntry`.
+    package static func distinguished(_ entry: String, by original: String) -> String {
+        let hash = Array(original.utf8).withUnsafeBytes { ContentHasher.sha256Hex(of: $0) }.prefix(12)
+        var kept = ""
+        var bytes = 0
+        for character in entry {
+            let n = character.utf8.count
+            if bytes + n > longestEntry - 13 { break }
+            kept.append(character)
+            bytes += n
+        }
+        return kept + "~" + hash
+    }
+
+    /// One path component, safe to create (but not necessarily reading back: see `entry`).
     public func component(_ name: String) -> String {
         var cleaned = ""
         for scalar in name.unicodeScalars {
             switch scalar {
             case "/", "\\": cleaned.append("_")
             case _ where scalar.value < 0x20 || scalar.value == 0x7F: cleaned.append("_")
-            case "<", ">", ":", "\"", "|", "?", "*" where fatSafe: cleaned.append("_")
+            case _ where fatSafe && "<>:\"|?*".unicodeScalars.contains(scalar): cleaned.append("_")
             default: cleaned.unicodeScalars.append(scalar)
             }
         }
@@ -54,7 +118,6 @@ public struct FolderNaming: Sendable {
             while let last = cleaned.last, last == "." || last == " " { cleaned.removeLast() }
         }
         if cleaned.isEmpty || cleaned == "." || cleaned == ".." { cleaned = "_" + cleaned }
-        if layout == .nested && ["cur", "new", "tmp"].contains(cleaned) { cleaned = "_" + cleaned }
         var encoded = utf8Names ? cleaned : ModifiedUTF7.encode(cleaned)
         if layout == .maildirPlusPlus {
             encoded = encoded.split(separator: ".", omittingEmptySubsequences: false).joined(separator: "&AC4-")
@@ -64,8 +127,69 @@ public struct FolderNaming: Sendable {
         return encoded
     }
 
+    /// A nested directory's name read back as `MailTree` does: `NAME.sbd` holds the
+    /// subfolders of NAME (Thunderbird's layout).
+    package static func decodedDirectoryName(_ onDisk: String) -> String {
+        decodedName(onDisk.hasSuffix(".sbd") && onDisk.count > 4 ? String(onDisk.dropLast(4)) : onDisk)
+    }
+
     /// A directory name read from disk, as a folder name: modified UTF-7 decoded where valid.
     public static func decodedName(_ onDisk: String) -> String {
         ModifiedUTF7.decode(onDisk) ?? onDisk
+    }
+}
+
+/// `.mailkeep-folders`: in a directory of a folder tree, the folders whose names on disk do not
+/// read back as their names (see `FolderNaming.entry`), one line each: the entry (`.` for the
+/// directory's own folder, else the name of an mbox file in it), a tab, and the folder's path
+/// relative to the directory above (the root for Maildir++) with `/` between names (`%`, `/`,
+/// tab, CR and LF within a name written `%25`, `%2F`, `%09`, `%0D`, `%0A`). Mail clients pass
+/// over it: beside `cur/`, `new/` and `tmp/` Dovecot and mutt read only those; beside mbox
+/// files it is a dot-file, which Thunderbird ignores; notmuch finds no header in it and notes
+/// it as a non-mail file. Without it the folder is still there, under its entry's name.
+public enum FolderNameRecord {
+    public static let fileName = ".mailkeep-folders"
+
+    /// Entry -> folder path, for the directory `dir`; empty without a record.
+    public static func load(_ dir: String) -> [String: [String]] {
+        guard let file = try? FileHandleFD.open(reading: FileSystem.join(dir, fileName), followLinks: false),
+              let bytes = try? file.readAll(limit: 64 << 20) else { return [:] }
+        var map: [String: [String]] = [:]
+        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
+            guard let tab = line.firstIndex(of: "\t") else { continue }
+            let folder = line[line.index(after: tab)...].split(separator: "/", omittingEmptySubsequences: false).map { unescape($0) }
+            map[String(line[..<tab])] = folder
+        }
+        return map
+    }
+
+    /// Adds `entry` -> `folder` to the record of `dir`, unless it is there already.
+    public static func note(_ dir: String, entry: String, folder: [String]) throws {
+        if load(dir)[entry] == folder { return }
+        let path = FileSystem.join(dir, fileName)
+        let fd = retryingEINTR { open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0o600) }
+        guard fd >= 0 else { throw ioError(path, "open") }
+        let file = FileHandleFD(fd: fd, name: path, owned: true)
+        try file.write(entry + "\t" + folder.map(escape).joined(separator: "/") + "\n")
+    }
+
+    private static func escape(_ name: String) -> String {
+        var out = ""
+        for c in name.unicodeScalars {
+            switch c {
+            case "%": out += "%25"
+            case "/": out += "%2F"
+            case "\t": out += "%09"
+            case "\r": out += "%0D"
+            case "\n": out += "%0A"
+            default: out.unicodeScalars.append(c)
+            }
+        }
+        return out
+    }
+
+    private static func unescape(_ text: Substring) -> String {
+        String(text).replacingAll("%2F", with: "/").replacingAll("%09", with: "\t").replacingAll("%0D", with: "\r")
+            .replacingAll("%0A", with: "\n").replacingAll("%25", with: "%")
     }
 }

@@ -19,7 +19,8 @@ import Darwin
 public final class MaildirWriter: MessageSink {
     public struct Options: Sendable {
         public var naming: FolderNaming
-        /// Skip a message whose exact bytes are already anywhere in its target folder (restore).
+        /// Skip a message whose exact bytes were in its target folder before the run (restore);
+        /// see `ContentCensus`.
         public var skipExistingContent: Bool
         public init(naming: FolderNaming = FolderNaming(), skipExistingContent: Bool = false) {
             self.naming = naming
@@ -34,8 +35,10 @@ public final class MaildirWriter: MessageSink {
         /// and a name taken meanwhile is found when the link refuses it (`Deliverer`), so memory
         /// stays flat however many messages pass.
         var existing: [String: String] = [:]
-        var existingHashes: Set<String>?
+        var census: ContentCensus?
         var namer: UniqueNamer
+        /// Opened for the first message that came from an mbox.
+        var mboxOrder: MboxOrderRecord?
         init(path: String, namer: UniqueNamer) {
             self.path = path
             self.namer = namer
@@ -84,32 +87,40 @@ public final class MaildirWriter: MessageSink {
 
     private func deliver(_ meta: MessageMetadata, content: UnsafeRawBufferPointer) throws -> DeliveryOutcome {
         let (folder, directories) = try currentFolder(meta.folder)
-        var hash: String?
         if options.skipExistingContent {
-            let h = meta.contentSHA256 ?? ContentHasher.sha256Hex(of: content)
-            hash = h
-            if try existingHashes(folder).contains(h) { return .alreadyPresent }
+            let hash = meta.contentSHA256 ?? ContentHasher.sha256Hex(of: content)
+            if try takeFromCensus(folder, hash) { return .alreadyPresent }
         }
         var candidates = folder.namer.name(for: meta, content: content)
         let asked = candidates.name
         while !folder.existing.isEmpty, let present = folder.existing[candidates.name] {
-            if try deliverer.holdsSameBytes(FileSystem.join(folder.path, present), content) { return .alreadyPresent }
+            if try deliverer.holdsSameBytes(FileSystem.join(folder.path, present), content) {
+                try recordMboxOrder(meta, candidates.name, in: folder)
+                return .alreadyPresent
+            }
             candidates.next()
         }
+        try recordMboxOrder(meta, candidates.name, in: folder)
         let delivery = Delivery(candidates: candidates, isNew: meta.isNew && meta.flags.isEmpty, flags: meta.flags,
                                 received: meta.received, directories: directories)
         if let thread {
             try thread.submit(delivery, content: content)
-            folder.existingHashes?.insert(hash ?? meta.contentSHA256 ?? ContentHasher.sha256Hex(of: content))
             return candidates.name == asked ? .written : .renamed
         }
         let outcome = try deliverer.deliver(delivery, content: content)
         if outcome == .alreadyPresent { return outcome }
-        folder.existingHashes?.insert(hash ?? meta.contentSHA256 ?? ContentHasher.sha256Hex(of: content))
         return outcome == .renamed || candidates.name != asked ? .renamed : .written
     }
 
+    /// Keeps the message's place in its mbox and its From_ line (`MboxOrderRecord`).
+    private func recordMboxOrder(_ meta: MessageMetadata, _ unique: String, in folder: Folder) throws {
+        guard let fromLine = meta.fromLine else { return }
+        if folder.mboxOrder == nil { folder.mboxOrder = MboxOrderRecord(folder: folder.path) }
+        try folder.mboxOrder?.note(unique: unique, fromLine: fromLine)
+    }
+
     public func finish() throws {
+        try current?.folder.mboxOrder?.flush()
         current = nil
         if let corrections = try thread?.finish() {
             counts.written -= corrections.alreadyPresent + corrections.renamed
@@ -122,6 +133,7 @@ public final class MaildirWriter: MessageSink {
 
     /// Every message handed over is whole where it is; what the thread holds is still delivered.
     public func discard() {
+        try? current?.folder.mboxOrder?.flush()
         current = nil
         _ = try? thread?.finish()
     }
@@ -134,6 +146,8 @@ public final class MaildirWriter: MessageSink {
     /// The folder `key` with its cur/, new/ and tmp/ open; the previous folder's are closed.
     private func currentFolder(_ key: [String]) throws -> (Folder, Directories) {
         if let current, current.key == key { return (current.folder, current.directories) }
+        try current?.folder.mboxOrder?.flush()
+        current?.folder.mboxOrder = nil
         current = nil
         foldersSinceDrain += 1
         if foldersSinceDrain >= foldersPerDrain {
@@ -150,7 +164,14 @@ public final class MaildirWriter: MessageSink {
 
     private func openFolder(_ folder: [String]) throws -> Folder {
         if let f = folders[folder] { return f }
-        let path = FileSystem.join(root, options.naming.relativeDirectory(folder))
+        let placement = options.naming.placement(folder)
+        let path = FileSystem.join(root, placement.relative)
+        try FileSystem.makeDirectory(path)
+        for (parent, entry, name) in placement.recorded {
+            let dir = FileSystem.join(FileSystem.join(root, parent), entry)
+            try FileSystem.makeDirectory(dir)
+            try FolderNameRecord.note(dir, entry: ".", folder: name)
+        }
         let f = Folder(path: path, namer: UniqueNamer(naming: options.naming))
         for sub in ["cur", "new", "tmp"] {
             let dir = FileSystem.join(path, sub)
@@ -168,15 +189,17 @@ public final class MaildirWriter: MessageSink {
         return f
     }
 
-    private func existingHashes(_ folder: Folder) throws -> Set<String> {
-        if let h = folder.existingHashes { return h }
-        var hashes = Set<String>()
-        for relative in folder.existing.values {
-            let (bytes, _) = try compare.load(FileSystem.join(folder.path, relative))
-            hashes.insert(ContentHasher.sha256Hex(of: bytes))
+    /// Whether the folder held this content before the run (read once, on first need).
+    private func takeFromCensus(_ folder: Folder, _ hash: String) throws -> Bool {
+        if folder.census == nil {
+            var census = ContentCensus()
+            for relative in folder.existing.values {
+                let (bytes, _) = try compare.load(FileSystem.join(folder.path, relative))
+                census.add(ContentHasher.sha256Hex(of: bytes))
+            }
+            folder.census = census
         }
-        folder.existingHashes = hashes
-        return hashes
+        return folder.census?.take(hash) == true
     }
 }
 

@@ -259,7 +259,8 @@ private final class LimitedSource: ByteSource {
 }
 
 /// Writes a folder tree as mbox files, Thunderbird's way: folder `A` is the file `A`, its
-/// subfolders live in the directory `A.sbd/`, and the root folder's messages go to `INBOX`.
+/// subfolders live in the directory `A.sbd/`, and the root folder's messages go to `INBOX`
+/// (a folder named `INBOX` beside them goes under another name, recorded in `.mailkeep-folders`).
 /// That layout lets a folder hold messages and subfolders at once, and reads back (see
 /// `MailTree`) as the same tree.
 public final class MboxTreeSink: MessageSink {
@@ -286,11 +287,24 @@ public final class MboxTreeSink: MessageSink {
         try FileSystem.makeDirectory(root)
     }
 
-    public func path(for folder: [String]) -> String {
-        guard let last = folder.last else { return FileSystem.join(root, "INBOX") }
+    public func path(for folder: [String]) -> String { placement(for: folder).path }
+
+    /// The folder's mbox file, and the entries on the way that do not read back as their folder
+    /// (see `FolderNaming.entry`): at the top, `INBOX` is the root folder's; an entry ending in
+    /// `.sbd` would be taken for a directory of subfolders; a mail extension would be dropped.
+    private func placement(for folder: [String]) -> (path: String, recorded: [(dir: String, entry: String, name: String)]) {
+        guard !folder.isEmpty else { return (FileSystem.join(root, "INBOX"), []) }
         var dir = root
-        for parent in folder.dropLast() { dir = FileSystem.join(dir, naming.component(parent) + ".sbd") }
-        return FileSystem.join(dir, naming.component(last))
+        var recorded: [(String, String, String)] = []
+        for (i, name) in folder.enumerated() {
+            let (entry, exact) = naming.entry(name, reserved: i == 0 ? ["inbox"] : []) {
+                $0.hasSuffix(".sbd") ? "" : FolderNaming.decodedName(MailTree.stripMboxExtension($0))
+            }
+            if !exact { recorded.append((dir, entry, name)) }
+            if i == folder.count - 1 { return (FileSystem.join(dir, entry), recorded) }
+            dir = FileSystem.join(dir, entry + ".sbd")
+        }
+        return (dir, recorded)
     }
 
     @discardableResult
@@ -299,8 +313,9 @@ public final class MboxTreeSink: MessageSink {
         if let s = sinks[metadata.folder] {
             sink = s
         } else {
-            let file = path(for: metadata.folder)
+            let (file, recorded) = placement(for: metadata.folder)
             try FileSystem.makeDirectory(FileSystem.directoryName(file))
+            for (dir, entry, name) in recorded { try FolderNameRecord.note(dir, entry: entry, folder: [name]) }
             sink = skipExistingContent ? try MboxStreamSink(appendingTo: file, variant: variant, log: log)
                                        : try MboxStreamSink(path: file, variant: variant, log: log, bufferSize: 64 << 10)
             sinks[metadata.folder] = sink

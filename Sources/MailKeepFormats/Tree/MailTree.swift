@@ -7,8 +7,16 @@ import MailKeepIO
 /// - `.A.B` directories directly under the root are Maildir++ folders `A/B`.
 /// - `Name.sbd/` directories hold the subfolders of `Name` (Thunderbird's mbox layout); at the
 ///   top, an mbox file named `INBOX` is the root folder.
-/// - Any other directory is a nested subfolder; any other dot-directory (`.notmuch`, `.git`) is
-///   not mail and is skipped with a notice.
+/// - Any other directory is a nested subfolder. A dot-directory below the top is a folder when
+///   it is a Maildir (has `cur/` or `new/`); any other (`.notmuch`, `.git`) is not mail and is
+///   skipped with a notice.
+/// - A directory holding `mailkeep-bundle.json` and `MANIFEST.jsonl` is an unpacked bundle:
+///   below the top it is skipped with a notice, like a bundle file (`SourceList` reads one
+///   named as a source, through its manifest); at the top its header, manifest and checksum
+///   list are never taken for mail.
+/// - Where a directory holds `.mailkeep-folders` (`FolderNameRecord`), the folders it names
+///   (its own, and those of the mbox files and `.sbd` directories in it) are taken from there:
+///   mailkeep changed their names to fit the target.
 /// - A regular file that starts with `From ` (after decompression) is an mbox folder named after
 ///   the file; a file that starts like a header block is a single message (`.eml`) of the
 ///   folder; other files are skipped with a notice naming them.
@@ -39,11 +47,23 @@ public struct MailTree {
 
     public init(root: String, log: WarningLog) throws {
         self.root = root
-        try walk(root, folder: [], top: true, log: log)
+        try walk(root, folder: [], base: [], top: true, log: log)
     }
 
-    private mutating func walk(_ dir: String, folder: [String], top: Bool, log: WarningLog) throws {
-        let names = try FileSystem.list(dir)
+    /// `base` is the folder of the directory above: a record of the directory's own folder
+    /// (`FolderNameRecord`) is relative to it.
+    private mutating func walk(_ dir: String, folder: [String], base: [String], top: Bool, log: WarningLog) throws {
+        var names = try FileSystem.list(dir)
+        let recorded = names.contains(FolderNameRecord.fileName) ? FolderNameRecord.load(dir) : [:]
+        var folder = folder
+        if !top, let own = recorded["."] { folder = base + own }
+        if names.contains("mailkeep-bundle.json") && names.contains("MANIFEST.jsonl") {
+            guard top else {
+                log.notice(file: dir, "an unpacked bundle inside the tree, skipped (name it as a source of its own to read it)")
+                return
+            }
+            names.removeAll { ["mailkeep-bundle.json", "MANIFEST.jsonl", "SHA256SUMS"].contains($0) }
+        }
         let isMaildir = try names.contains { try ($0 == "cur" || $0 == "new") && FileSystem.kind(FileSystem.join(dir, $0)) == .directory }
         if isMaildir {
             units.append(.maildir(path: dir, folder: folder))
@@ -61,7 +81,9 @@ public struct MailTree {
             if isMaildir && (name == "cur" || name == "new" || name == "tmp") { continue }
             switch try FileSystem.kind(path) {
             case .directory:
-                if top && name.hasPrefix(".") && name.count > 1 && !name.hasPrefix("..") {
+                if name.hasSuffix(".sbd"), let original = recorded[String(name.dropLast(4))] {
+                    subdirectories.append((path, folder + original))
+                } else if top && name.hasPrefix(".") && name.count > 1 && !name.hasPrefix("..") {
                     let parts = name.dropFirst().split(separator: ".", omittingEmptySubsequences: false)
                     if parts.contains(where: \.isEmpty) {
                         log.notice(file: path, "not a mail folder, skipped")
@@ -69,7 +91,11 @@ public struct MailTree {
                     }
                     subdirectories.append((path, folder + parts.map { FolderNaming.decodedName(String($0)) }))
                 } else if name.hasPrefix(".") {
-                    log.notice(file: path, "not a mail folder, skipped")
+                    if try Self.isMaildir(path) {
+                        subdirectories.append((path, folder + [FolderNaming.decodedName(name)]))
+                    } else {
+                        log.notice(file: path, "not a mail folder, skipped")
+                    }
                 } else if name.hasSuffix(".sbd") && name.count > 4 {
                     subdirectories.append((path, folder + [FolderNaming.decodedName(String(name.dropLast(4)))]))
                 } else {
@@ -87,7 +113,8 @@ public struct MailTree {
                 }
                 switch kind {
                 case .mbox:
-                    let mboxFolder = top && name == "INBOX" ? folder : folder + [FolderNaming.decodedName(Self.stripMboxExtension(name))]
+                    let mboxFolder = top && name == "INBOX" ? folder
+                        : folder + (recorded[name] ?? [FolderNaming.decodedName(Self.stripMboxExtension(name))])
                     units.append(.mbox(path: path, folder: mboxFolder))
                 case .message:
                     units.append(.message(path: path, folder: folder))
@@ -105,8 +132,12 @@ public struct MailTree {
             }
         }
         for (path, sub) in subdirectories {
-            try walk(path, folder: sub, top: false, log: log)
+            try walk(path, folder: sub, base: folder, top: false, log: log)
         }
+    }
+
+    private static func isMaildir(_ path: String) throws -> Bool {
+        try FileSystem.kind(FileSystem.join(path, "cur")) == .directory || FileSystem.kind(FileSystem.join(path, "new")) == .directory
     }
 
     /// Index and state files that mail clients and servers keep beside the mail.

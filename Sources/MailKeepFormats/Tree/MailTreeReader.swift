@@ -21,32 +21,29 @@ public final class MailTreeReader: MessageSource {
         for unit in tree.units {
             switch unit {
             case let .maildir(path, folder):
-                for sub in ["cur", "new"] {
-                    let dir = FileSystem.join(path, sub)
-                    guard try FileSystem.kind(dir) == .directory else { continue }
-                    for name in try FileSystem.list(dir) where !name.hasPrefix(".") {
-                        let file = FileSystem.join(dir, name)
-                        let bytes: UnsafeRawBufferPointer
-                        let mtime: Int64
-                        do {
-                            (bytes, mtime) = try files.load(file)
-                        } catch MailKeepError.io(_, _, ELOOP) {
-                            log.add(file: file, offset: nil, "symlink not followed")
-                            continue
-                        } catch MailKeepError.io(_, _, ENOENT) {
-                            // Another program moved it (new/ to cur/, or a flag change) while we read.
-                            log.add(file: file, offset: nil, "vanished while the folder was read")
-                            continue
-                        } catch MailKeepError.refused(_, let reason) {
-                            log.add(file: file, offset: nil, reason)
-                            continue
-                        }
-                        let parsed = MaildirName.parse(name, extraSeparator: extraSeparator)
-                        let meta = MessageMetadata(folder: folder, flags: parsed.flags, isNew: sub == "new",
-                                                   received: Self.receivedTime(mtime: mtime, unique: parsed.unique),
-                                                   uniqueName: parsed.unique, source: file)
-                        try body(meta, bytes)
+                let record = MboxOrderRecord.load(path)
+                for (sub, name, unique) in try messageFiles(path, record: record) {
+                    let file = FileSystem.join(FileSystem.join(path, sub), name)
+                    let bytes: UnsafeRawBufferPointer
+                    let mtime: Int64
+                    do {
+                        (bytes, mtime) = try files.load(file)
+                    } catch MailKeepError.io(_, _, ELOOP) {
+                        log.add(file: file, offset: nil, "symlink not followed")
+                        continue
+                    } catch MailKeepError.io(_, _, ENOENT) {
+                        // Another program moved it (new/ to cur/, or a flag change) while we read.
+                        log.add(file: file, offset: nil, "vanished while the folder was read")
+                        continue
+                    } catch MailKeepError.refused(_, let reason) {
+                        log.add(file: file, offset: nil, reason)
+                        continue
                     }
+                    let parsed = MaildirName.parse(name, extraSeparator: extraSeparator)
+                    let meta = MessageMetadata(folder: folder, flags: parsed.flags, isNew: sub == "new",
+                                               received: Self.receivedTime(mtime: mtime, unique: parsed.unique),
+                                               fromLine: record[unique]?.fromLine, uniqueName: parsed.unique, source: file)
+                    try body(meta, bytes)
                 }
             case let .mbox(path, folder):
                 try readingOneFile(path, body) { try MboxReader.opening(path, folder: folder, log: log).forEachMessage($0) }
@@ -54,6 +51,25 @@ public final class MailTreeReader: MessageSource {
                 try readingOneFile(path, body) { try SingleMessageReader(path: path, folder: folder, files: files).forEachMessage($0) }
             }
         }
+    }
+
+    /// The message files of a Maildir folder: `cur/` then `new/`, names sorted; where the
+    /// folder came from an mbox (`MboxOrderRecord`), the recorded ones first, in mbox order.
+    private func messageFiles(_ path: String, record: [String: (index: Int, fromLine: [UInt8])]) throws
+        -> [(sub: String, name: String, unique: String)] {
+        var out: [(sub: String, name: String, unique: String)] = []
+        for sub in ["cur", "new"] {
+            let dir = FileSystem.join(path, sub)
+            guard try FileSystem.kind(dir) == .directory else { continue }
+            for name in try FileSystem.list(dir) where !name.hasPrefix(".") {
+                out.append((sub, name, MaildirName.parse(name, extraSeparator: extraSeparator).unique))
+            }
+        }
+        guard !record.isEmpty else { return out }
+        return out.enumerated().sorted { a, b in
+            let (x, y) = (record[a.element.unique]?.index ?? Int.max, record[b.element.unique]?.index ?? Int.max)
+            return x != y ? x < y : a.offset < b.offset
+        }.map(\.element)
     }
 
     /// Reads one file of the tree. A problem with that file (damaged, unreadable) is reported and

@@ -1,0 +1,124 @@
+import MailKeepIO
+import MailKeepFormats
+
+/// A bundle unpacked with `tar -x`: the top directory with `mailkeep-bundle.json`,
+/// `MANIFEST.jsonl`, `SHA256SUMS` and `mail/`, read as the bundle it was.
+///
+/// Its messages are read through the manifest, as from the packed bundle: each is checked
+/// against its SHA-256 before it is handed on (a damaged or missing one is reported, never
+/// used), and the manifest itself against `SHA256SUMS`. The header, manifest and checksum
+/// files are never taken for mail. A file in `mail/` that the manifest does not list is
+/// reported and read with what its name says, as `BundleReader` does.
+public final class BundleTree: MessageSource {
+    /// The top directory.
+    public let root: String
+    public let manifest: BundleManifest
+    public let header: BundleHeader?
+    private let log: WarningLog
+    private let files = WholeFileReader()
+
+    public static let markers = ["mailkeep-bundle.json", "MANIFEST.jsonl"]
+
+    /// The top directory of an unpacked bundle at `path`: `path` itself, or its only
+    /// subdirectory (the directory `tar -x` ran in); nil when it is neither.
+    public static func top(at path: String) throws -> String? {
+        if try isTop(path) { return path }
+        let names = try FileSystem.list(path).filter { !$0.hasPrefix(".") }
+        guard names.count == 1 else { return nil }
+        let only = FileSystem.join(path, names[0])
+        return try FileSystem.kind(only) == .directory && isTop(only) ? only : nil
+    }
+
+    private static func isTop(_ dir: String) throws -> Bool {
+        try markers.allSatisfy { try FileSystem.kind(FileSystem.join(dir, $0)) == .regular }
+    }
+
+    public init(root: String, log: WarningLog) throws {
+        self.root = root
+        self.log = log
+        let manifestPath = FileSystem.join(root, "MANIFEST.jsonl")
+        let manifestBytes = try FileHandleFD.open(reading: manifestPath, followLinks: false).readAll()
+        let headerPath = FileSystem.join(root, "mailkeep-bundle.json")
+        let headerBytes = try FileHandleFD.open(reading: headerPath, followLinks: false).readAll(limit: 1 << 20)
+        do {
+            header = try BundleHeader.read(headerBytes, bundle: root)
+        } catch MailKeepError.malformed(let file, _, let reason) {
+            log.add(file: file, offset: nil, reason + "; read as if it said info separator \":\"")
+            header = nil
+        }
+        manifest = BundleManifest(manifestBytes)
+        for problem in manifest.problems {
+            log.add(file: manifestPath, offset: nil, problem.what)
+        }
+        try checkListedSum(of: "MANIFEST.jsonl", manifestBytes)
+    }
+
+    private var infoSeparator: Character { header?.infoSeparator ?? ":" }
+
+    /// Checks a file against its line in SHA256SUMS; a missing list or line is reported.
+    private func checkListedSum(of name: String, _ bytes: [UInt8]) throws {
+        let sumsPath = FileSystem.join(root, "SHA256SUMS")
+        guard let sums = try? FileHandleFD.open(reading: sumsPath, followLinks: false).readAll(limit: 1 << 30) else {
+            log.add(file: sumsPath, offset: nil, "missing or unreadable; \(name) not checked")
+            return
+        }
+        let listed = String(decoding: sums, as: UTF8.self).split(separator: "\n").first { $0.hasSuffix("  " + name) }
+        let actual = bytes.withUnsafeBytes { ContentHasher.sha256Hex(of: $0) }
+        guard let listed else {
+            log.add(file: sumsPath, offset: nil, "does not list \(name)")
+            return
+        }
+        if !listed.hasPrefix(actual + "  ") {
+            log.add(file: FileSystem.join(root, name), offset: nil, "does not match its checksum in SHA256SUMS; damaged")
+        }
+    }
+
+    public func forEachMessage(_ body: (MessageMetadata, UnsafeRawBufferPointer) throws -> Void) throws {
+        for relative in manifest.order {
+            guard let listed = manifest.entries[relative] else { continue }
+            let file = FileSystem.join(root, relative)
+            let content: UnsafeRawBufferPointer
+            do {
+                content = try files.load(file).bytes
+            } catch let error as MailKeepError {
+                log.add(file: file, offset: nil, "listed in the manifest but not readable (\(error)); lost")
+                continue
+            }
+            guard Int64(content.count) == listed.size, ContentHasher.sha256Hex(of: content) == listed.sha256 else {
+                log.add(file: file, offset: nil,
+                        "checksum mismatch (Message-ID \(listed.messageID.map { "<\($0)>" } ?? "none")); damaged, not used")
+                continue
+            }
+            var meta = listed.metadata(source: root, separator: infoSeparator)
+            meta.source = file
+            try body(meta, content)
+        }
+        try forEachUnlisted(body)
+    }
+
+    /// Files in `mail/` the manifest does not list.
+    private func forEachUnlisted(_ body: (MessageMetadata, UnsafeRawBufferPointer) throws -> Void) throws {
+        let mail = FileSystem.join(root, "mail")
+        guard try FileSystem.kind(mail) == .directory else { return }
+        var pending = ["mail"]
+        while let relativeDir = pending.popLast() {
+            for name in try FileSystem.list(FileSystem.join(root, relativeDir)) {
+                let relative = relativeDir + "/" + name
+                let path = FileSystem.join(root, relative)
+                switch try FileSystem.kind(path) {
+                case .directory: pending.append(relative)
+                case .regular:
+                    guard manifest.entries[relative] == nil, relativeDir.hasSuffix("/cur") || relativeDir.hasSuffix("/new") else { continue }
+                    log.add(file: path, offset: nil, "not in the manifest; restored with what its name says")
+                    let (content, mtime) = try files.load(path)
+                    let parsed = MaildirName.parse(name, extraSeparator: infoSeparator)
+                    let folder = relative.split(separator: "/").dropFirst().dropLast(2).map(String.init)
+                    try body(MessageMetadata(folder: folder, flags: parsed.flags, isNew: relativeDir.hasSuffix("new"),
+                                             received: mtime, uniqueName: parsed.unique, source: path), content)
+                default:
+                    log.add(file: path, offset: nil, "not a regular file; skipped")
+                }
+            }
+        }
+    }
+}
