@@ -105,8 +105,8 @@ public final class SourceList: SelectiveSource {
             let reader: MessageSource
             switch source.kind {
             case .tree(let tree): reader = MailTreeReader(tree, extraSeparator: extraSeparator, log: log)
-            case .mbox(let path): reader = try MboxReader.opening(path, log: log)
-            case .mboxStream(let stream): reader = MboxReader(stream, folder: [], log: log)
+            case .mbox(let path): reader = MboxUpToDamage(try MboxReader.opening(path, log: log), log: log)
+            case .mboxStream(let stream): reader = MboxUpToDamage(MboxReader(stream, folder: [], log: log), log: log)
             case .message(let path): reader = SingleMessageReader(path: path, folder: [])
             case .bundle(let bundle): reader = bundle
             case .bundleTree(let tree): reader = tree
@@ -175,6 +175,39 @@ extension SourceList {
                 let facts = LazyFacts(content)
                 if selection.matches(m, size: Int64(content.count), facts: { facts.value }) { try body(m, content, facts) }
             }
+        }
+    }
+}
+
+/// An mbox whose (compressed) stream is damaged or cut short: every whole message before the
+/// damage is given back, the message the damage cuts is not (it never reaches the reader's
+/// end), and the damage is reported where it begins, with the compressed offset; the run goes
+/// on and exits 1. Errors that are not the stream's (the sink's) still stop the run.
+private final class MboxUpToDamage: MessageSource {
+    /// An error from the code messages go to, kept apart from the stream's own.
+    private struct HandlerError: Error { let error: Error }
+    /// How the decompressors describe damage to their stream (XZ.swift, Gzip.swift).
+    private static let damage = ["truncated xz stream", "corrupt xz data", "truncated gzip stream", "corrupt gzip data"]
+
+    private let reader: MessageSource
+    private let log: WarningLog
+
+    init(_ reader: MessageSource, log: WarningLog) {
+        self.reader = reader
+        self.log = log
+    }
+
+    func forEachMessage(_ body: (MessageMetadata, UnsafeRawBufferPointer) throws -> Void) throws {
+        do {
+            try reader.forEachMessage { meta, content in
+                do { try body(meta, content) } catch { throw HandlerError(error: error) }
+            }
+        } catch let error as HandlerError {
+            throw error.error
+        } catch let error as MailKeepError {
+            guard case .malformed = error, Self.damage.contains(where: { error.reason.hasPrefix($0) }) else { throw error }
+            log.add(file: error.file ?? "", offset: error.offset,
+                    "\(error.reason): the messages before this point were read; the one it cuts and any after it are not")
         }
     }
 }

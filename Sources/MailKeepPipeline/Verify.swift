@@ -125,9 +125,12 @@ public func verifyBundle(_ path: String, threads: Int = 0, log: WarningLog) -> V
     var headerBytes: [UInt8]?
     var top: String?
     var streamComplete = false
+    // Damage does not end the check: an xz bundle is read on past it, as every reader does,
+    // so the report gives the same account as a restore (docs/recovering.md).
+    var damage: [BundleReader.Damage] = []
     do {
         let reader = try BundleReader(unverifiedPath: path, threads: threads, log: log)
-        try reader.forEachEntry(wantContent: { _ in true }) { entry, content in
+        damage = try reader.forEachEntryRecovering(wantContent: { _ in true }) { entry, content in
             if top == nil { top = String(entry.path.split(separator: "/").first ?? "") }
             guard let t = top, entry.path.hasPrefix(t + "/") else {
                 report.problem(entry.path, "outside the bundle's top directory \(top ?? "")")
@@ -143,9 +146,14 @@ public func verifyBundle(_ path: String, threads: Int = 0, log: WarningLog) -> V
             default: break
             }
         }
-        streamComplete = true
+        streamComplete = damage.isEmpty
     } catch {
         report.problem("(archive)", from: error)
+    }
+    for d in damage {
+        var problem = VerifyReport.Problem(path: "(archive)", offset: d.offset, messageID: nil, what: d.description)
+        problem.file = d.file
+        report.problems.append(problem)
     }
     // An xz bundle damaged before its end can still hold its manifest in a block of its own,
     // found through the xz index: then every message past the damage is named below.
@@ -181,15 +189,23 @@ public func verifyBundle(_ path: String, threads: Int = 0, log: WarningLog) -> V
         report.problem("MANIFEST.jsonl", "missing: the bundle is incomplete (cut short?), so which messages it should hold is unknown")
     }
 
+    var intact = 0
     for path in manifest.keys.sorted() {
         guard let e = manifest[path] else { continue }
         report.messagesChecked += 1
         guard let a = actual[path] else {
-            report.problem(path, streamComplete ? "in the manifest but not in the archive" : "not reached: the archive is damaged before it", messageID: e.messageID)
+            report.problem(path, streamComplete ? "in the manifest but not in the archive"
+                           : "lost in the damage (\(BundleReader.describe(e)))", messageID: e.messageID)
             continue
         }
         if a.size != e.size { report.problem(path, "size \(a.size), manifest says \(e.size)", messageID: e.messageID) }
         else if a.hash != e.sha256 { report.problem(path, "SHA-256 differs from the manifest (content damaged)", messageID: e.messageID) }
+        else { intact += 1 }
+    }
+    if !damage.isEmpty {
+        report.notes.append(manifestBytes == nil
+            ? "\(actual.keys.filter { $0.hasPrefix("mail/") }.count) messages read from intact blocks; the manifest is lost with the damage"
+            : "\(intact) of \(manifest.count) messages intact" + (intact < manifest.count ? "; the others are named above" : "") + " (docs/recovering.md)")
     }
     if manifestBytes != nil {
         for path in actual.keys.sorted() where path.hasPrefix("mail/") && manifest[path] == nil {

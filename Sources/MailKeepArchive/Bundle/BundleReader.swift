@@ -9,6 +9,11 @@ import Foundation
 /// by decoding only the blocks that hold it, see `XZBlockIndex`; otherwise in a pass that skips
 /// message content), then streams the messages. Every message's SHA-256 is checked against the
 /// manifest before it is handed on: a damaged message is reported, never restored.
+///
+/// A damaged bundle gives back everything that survived (docs/recovering.md): when the stream
+/// meets damage (a corrupt or cut xz block, a missing volume), an xz bundle is read on from
+/// the next intact block that starts a tar entry, each block decoded on its own with its check
+/// verified (`XZBlockWalker`); every manifest entry that was not met is named as lost.
 public final class BundleReader: MessageSource {
     public let path: String
     /// A bundle that came on stdin, spooled to a scratch file so it can be read twice.
@@ -22,6 +27,10 @@ public final class BundleReader: MessageSource {
     public var entries: [String: ManifestEntry] { manifest.entries }
     /// Their paths in manifest order.
     public var order: [String] { manifest.order }
+    /// True when no manifest survived (an xz bundle cut or damaged where its manifest was):
+    /// messages are then checked by the xz block checks alone and described by their file
+    /// names and mtimes.
+    public private(set) var manifestLost = false
     /// The info separator of the bundle's file names, from its header.
     public var infoSeparator: Character { header?.infoSeparator ?? ":" }
 
@@ -79,12 +88,20 @@ public final class BundleReader: MessageSource {
             manifestBytes = fast.manifest
             headerBytes = fast.header
         } else {
-            try forEachEntry(wantContent: { $0.hasSuffix("/MANIFEST.jsonl") || $0.hasSuffix("/mailkeep-bundle.json") }) { entry, content in
+            let damage = try forEachEntryRecovering(wantContent: { $0.hasSuffix("/MANIFEST.jsonl") || $0.hasSuffix("/mailkeep-bundle.json") }) { entry, content in
                 if entry.path.hasSuffix("/MANIFEST.jsonl") {
                     manifestBytes = Array(content)
                 } else {
                     headerBytes = Array(content)
                 }
+            }
+            // Damaged where the manifest was: an xz bundle's messages can still be checked by
+            // their blocks' checks, and are given back described by their names.
+            if manifestBytes == nil, !damage.isEmpty, try randomAccessXZ() != nil {
+                manifestLost = true
+                log.add(file: DiagnosticFormat.member("MANIFEST.jsonl", of: path), offset: nil,
+                        "lost in the damage: messages are checked by the xz block checks only, and described by their file names and times")
+                manifestBytes = []
             }
         }
         guard let manifestBytes else {
@@ -143,13 +160,33 @@ public final class BundleReader: MessageSource {
     /// Walks the tar, handing over the content of the files `wantContent` asks for (others
     /// are skipped without being kept). Tar structure errors stop the walk with a typed error.
     public func forEachEntry(wantContent: (String) -> Bool, _ body: (TarEntry, UnsafeRawBufferPointer) throws -> Void) throws {
-        let reader = TarReader(try openTar())
+        try walk(TarReader(try openTar()), base: 0, wantContent: wantContent, body, reached: { _ in })
+    }
+
+    /// The offset in the whole tar of the stream the current walk reads (nil when unknown, past
+    /// damage whose size is unknown): entries' offsets are relative to it.
+    private var walkBase: Int64? = 0
+
+    /// The offset of `offset` of the current walk in the whole tar stream.
+    package func tarOffset(_ offset: Int64) -> Int64? { walkBase.map { $0 + offset } }
+
+    /// An error from the code a walk hands entries to, kept apart from the walk's own errors so
+    /// that it is never taken for damage.
+    private struct HandlerError: Error { let error: Error }
+
+    /// The entries of one tar stream (or one intact stretch of it); `reached` hears the tar
+    /// offset after each whole entry, `base` is the stream's offset in the whole tar.
+    private func walk(_ reader: TarReader, base: Int64?, wantContent: (String) -> Bool,
+                      _ body: (TarEntry, UnsafeRawBufferPointer) throws -> Void, reached: (Int64) -> Void) throws {
         var buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
         defer { buffer.deallocate() }
+        walkBase = base
         while let entry = try reader.next() {
             if top == nil, let slash = entry.path.firstIndex(of: "/") { top = String(entry.path[..<slash]) }
+            let end = (base ?? 0) + entry.contentOffset + entry.size + Int64(TarHeader.padding(after: entry.size))
             guard entry.kind == .file, wantContent(entry.path) else {
                 try reader.skipContent()
+                reached(end)
                 continue
             }
             // A hostile header can claim any size; nothing in a bundle is legitimately this big
@@ -168,12 +205,156 @@ public final class BundleReader: MessageSource {
                 if n == 0 { break }
                 filled += n
             }
-            try body(entry, UnsafeRawBufferPointer(rebasing: buffer[0..<filled]))
+            do {
+                try body(entry, UnsafeRawBufferPointer(rebasing: buffer[0..<filled]))
+            } catch {
+                throw HandlerError(error: error)
+            }
+            reached(end)
             if buffer.count > 64 << 20 && filled < 1 << 20 {
                 buffer.deallocate()
                 buffer = .allocate(byteCount: 1 << 20, alignment: 64)
             }
         }
+    }
+
+    /// A stretch of the bundle that could not be read.
+    public struct Damage: Sendable {
+        /// The file at fault: the bundle, or a missing volume.
+        public var file: String
+        /// Where the damage starts in the compressed file (volumes counted as one), if known.
+        public var offset: Int64?
+        public var what: String
+        public init(file: String, offset: Int64?, what: String, start: Int64? = nil, end: Int64? = nil) {
+            self.file = file
+            self.offset = offset
+            self.what = what
+            self.start = start
+            self.end = end
+        }
+        /// Where it starts and ends in the compressed file (volumes counted as one).
+        package var start: Int64?
+        package var end: Int64?
+
+        /// `what`, with the extent of the damage.
+        public var description: String {
+            guard let start, let end, end > start else { return what }
+            return "\(what); compressed bytes \(start) to \(end) unreadable"
+        }
+    }
+
+    /// Like `forEachEntry`, but damage does not end the walk: an xz bundle is read on past
+    /// it, from the next intact block that starts a tar entry. Returns the damage met (empty
+    /// for a sound bundle). Unsafe entries are still refused by throwing, as are errors from
+    /// `body`.
+    public func forEachEntryRecovering(wantContent: (String) -> Bool, _ body: (TarEntry, UnsafeRawBufferPointer) throws -> Void) throws -> [Damage] {
+        var resumeAt: Int64 = 0
+        var damage: [Damage] = []
+        do {
+            if manifestLost, let source = try randomAccessXZ() {
+                // Nothing here is checked by the manifest: every byte comes from a verified block.
+                return try recover(source, from: 0, wantContent: wantContent, body)
+            }
+            try walk(TarReader(try openTar()), base: 0, wantContent: wantContent, body, reached: { resumeAt = $0 })
+            return []
+        } catch let error as HandlerError {
+            throw error.error
+        } catch let error as MailKeepError {
+            switch error {
+            case .malformed, .io: break
+            default: throw error
+            }
+            damage.append(Damage(file: error.file ?? path, offset: error.offset, what: error.reason))
+        }
+        guard let source = try randomAccessXZ() else { return damage }
+        do {
+            // The stream decoder names where it noticed the damage; the block walk says where it is.
+            let found = try recover(source, from: resumeAt, wantContent: wantContent, body)
+            return found.isEmpty ? damage : found
+        } catch let error as HandlerError {
+            throw error.error
+        }
+    }
+
+    /// The bundle's bytes for reading blocks on their own, when it is an xz file or volume set.
+    package func randomAccessXZ() throws -> RandomAccessSource? {
+        let source: RandomAccessSource
+        if spool != nil {
+            return nil
+        } else if VolumeSource.isFirstVolume(path) {
+            source = try VolumeSet(first: path)
+        } else {
+            source = try FileHandleFD.open(reading: path)
+        }
+        var magic = [UInt8](repeating: 0, count: 6)
+        let n = try magic.withUnsafeMutableBytes { try source.read(into: $0, at: 0) }
+        return n == 6 && magic == [0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00] ? source : nil
+    }
+
+    /// The block-by-block walk: entries from `resumeAt` on, in stretches of intact blocks.
+    private func recover(_ source: RandomAccessSource, from resumeAt: Int64, wantContent: (String) -> Bool,
+                         _ body: (TarEntry, UnsafeRawBufferPointer) throws -> Void) throws -> [Damage] {
+        let walker = try XZBlockWalker(source)
+        var damage: [Damage] = []
+        var pendingStart: (content: [UInt8], base: Int64?)?
+        var sawDamage = false
+        func note(_ compressed: Range<Int64>, _ reason: String) {
+            let volume = (source as? VolumeSet)?.missing.first { reason.hasPrefix($0 + ":") }
+            let file = volume ?? path
+            if let last = damage.last, last.file == file, last.end == compressed.lowerBound {
+                damage[damage.count - 1].end = compressed.upperBound
+                return
+            }
+            damage.append(Damage(file: file, offset: volume == nil ? compressed.lowerBound : nil,
+                                 what: volume == nil ? reason : "missing volume", start: compressed.lowerBound, end: compressed.upperBound))
+        }
+        stepping: while let step = walker.next(decode: { block in
+            guard !sawDamage, let offset = block.uncompressedOffset, let size = block.uncompressedSize else { return true }
+            return offset + size > resumeAt
+        }) {
+            switch step {
+            case let .damage(compressed, _, reason):
+                sawDamage = true
+                note(compressed, reason)
+            case let .block(block, content):
+                if content.isEmpty { continue stepping }
+                if !sawDamage, let offset = block.uncompressedOffset {
+                    // Still before the damage: start exactly where the stream walk stopped.
+                    guard offset + Int64(content.count) > resumeAt else { continue stepping }
+                    let skip = Int(max(0, resumeAt - offset))
+                    pendingStart = (Array(content[skip...]), offset + Int64(skip))
+                } else {
+                    // Past damage: the first tar header in this block, if any.
+                    let alignment = block.uncompressedOffset.map { Int((512 - $0 % 512) % 512) } ?? 0
+                    var at = alignment
+                    while at + 512 <= content.count, !TarHeaderProbe.isHeader(content, at: at) { at += 512 }
+                    guard at + 512 <= content.count else { continue stepping }
+                    pendingStart = (Array(content[at...]), block.uncompressedOffset.map { $0 + Int64(at) })
+                }
+                guard let start = pendingStart else { continue stepping }
+                pendingStart = nil
+                sawDamage = false
+                let run = BlockRunSource(name: path, first: start.content, walker: walker)
+                do {
+                    try walk(TarReader(run), base: start.base, wantContent: wantContent, body, reached: { _ in })
+                } catch let error as MailKeepError {
+                    switch error {
+                    case .malformed, .io: break
+                    default: throw error
+                    }
+                    if run.damage == nil {
+                        damage.append(Damage(file: path, offset: nil, what: "\(error.reason) (past the damage)"))
+                    }
+                }
+                if let (compressed, reason) = run.damage {
+                    sawDamage = true
+                    note(compressed, reason)
+                } else if run.ended {
+                    break stepping
+                }
+            }
+        }
+        return damage
     }
 
     /// The path of a message entry relative to the top directory, or nil for other entries.
@@ -183,25 +364,94 @@ public final class BundleReader: MessageSource {
     }
 
     public func forEachMessage(_ body: (MessageMetadata, UnsafeRawBufferPointer) throws -> Void) throws {
-        try forEachEntry(wantContent: { self.messagePath($0) != nil }) { entry, content in
+        var met = Set<String>()
+        let damage = try forEachEntryRecovering(wantContent: { self.messagePath($0) != nil }) { entry, content in
             guard let relative = messagePath(entry.path) else { return }
+            met.insert(relative)
+            let offset = tarOffset(entry.contentOffset)
             guard let listed = entries[relative] else {
-                log.add(file: DiagnosticFormat.member(relative, of: path), offset: entry.contentOffset, "not in the manifest; restored with what its name says")
+                if !manifestLost {
+                    log.add(file: DiagnosticFormat.member(relative, of: path), offset: offset, "not in the manifest; restored with what its name says")
+                }
                 let parsed = MaildirName.parse(FileSystem.baseName(relative), extraSeparator: infoSeparator)
                 let folder = relative.split(separator: "/").dropFirst().dropLast(2).map(String.init)
                 try body(MessageMetadata(folder: folder, flags: parsed.flags, isNew: relative.contains("/new/"),
                                          received: entry.mtime, uniqueName: parsed.unique, source: DiagnosticFormat.member(relative, of: path),
-                                         sourceOffset: entry.contentOffset), content)
+                                         sourceOffset: offset ?? 0), content)
                 return
             }
             let hash = ContentHasher.sha256Hex(of: content)
             guard hash == listed.sha256, Int64(content.count) == listed.size else {
-                log.add(file: DiagnosticFormat.member(relative, of: path), offset: entry.contentOffset,
-                        "checksum mismatch (Message-ID \(listed.messageID.map { "<\($0)>" } ?? "none")); damaged, not used")
+                log.add(file: DiagnosticFormat.member(relative, of: path), offset: offset,
+                        "checksum mismatch (\(Self.describe(listed))); damaged, not used")
                 return
             }
             try body(listed.metadata(source: path, separator: infoSeparator), content)
         }
+        reportLost(damage: damage, met: met, among: order)
+    }
+
+    /// Reports the damage, then every listed message among `paths` that was not met: lost in
+    /// the damage, or missing from an archive that is otherwise whole.
+    private func reportLost(damage: [Damage], met: Set<String>, among paths: [String]) {
+        for d in damage { log.add(file: d.file, offset: d.offset, d.description) }
+        var lost = 0
+        for relative in paths where !met.contains(relative) {
+            guard let entry = entries[relative] else { continue }
+            lost += 1
+            log.add(file: DiagnosticFormat.member(relative, of: path), offset: entry.offset,
+                    (damage.isEmpty ? "in the manifest but not in the archive" : "lost in the damage") + " (\(Self.describe(entry))); not restored")
+        }
+        if !damage.isEmpty {
+            log.add(file: path, offset: nil, manifestLost
+                ? "damaged: \(met.count) messages read back from intact blocks; the manifest is lost, so messages lost with it cannot be named"
+                : "damaged: \(lost) of \(order.count) listed messages lost (named above), the rest read back; see docs/recovering.md")
+        }
+    }
+
+    /// A listed message as a person finds it: folder, Message-ID, subject.
+    package static func describe(_ entry: ManifestEntry) -> String {
+        let folder = entry.folder.isEmpty ? "INBOX" : entry.folder
+        let subject = entry.subject.map { "subject \"\($0)\"" } ?? "no subject recorded"
+        return "folder \(folder), Message-ID \(entry.messageID.map { "<\($0)>" } ?? "none"), \(subject)"
+    }
+}
+
+/// Consecutive intact xz blocks as one stream, for a tar walk past damage: it ends at the
+/// next damaged block (kept in `damage`) or at the end of the file.
+private final class BlockRunSource: ByteSource {
+    let name: String
+    private var current: [UInt8]
+    private var at = 0
+    private let walker: XZBlockWalker
+    private(set) var damage: (Range<Int64>, String)?
+    private(set) var ended = false
+
+    init(name: String, first: [UInt8], walker: XZBlockWalker) {
+        self.name = name
+        current = first
+        self.walker = walker
+    }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        while at == current.count {
+            guard damage == nil, !ended else { return 0 }
+            switch walker.next() {
+            case nil:
+                ended = true
+                return 0
+            case let .damage(compressed, _, reason)?:
+                damage = (compressed, reason)
+                return 0
+            case let .block(_, content)?:
+                current = content
+                at = 0
+            }
+        }
+        let n = min(buffer.count, current.count - at)
+        current.withUnsafeBytes { buffer.baseAddress!.copyMemory(from: $0.baseAddress! + at, byteCount: n) }
+        at += n
+        return n
     }
 }
 
@@ -240,6 +490,16 @@ package enum TarHeaderProbe {
             return (name, at + 512, size)
         }
         return nil
+    }
+
+    /// True when a valid tar header (ustar magic, right checksum) starts at `at`.
+    package static func isHeader(_ bytes: [UInt8], at: Int) -> Bool {
+        guard at + 512 <= bytes.count, bytes[(at + 257)..<(at + 262)].elementsEqual("ustar".utf8) else { return false }
+        let stored = octal(bytes[(at + 148)..<(at + 156)])
+        let sum = bytes[at..<(at + 512)].enumerated().reduce(0) { total, item in
+            total + ((148..<156).contains(item.offset) ? 0x20 : Int64(item.element))
+        }
+        return stored == sum
     }
 
     private static func octal(_ field: ArraySlice<UInt8>) -> Int64 {
@@ -300,6 +560,11 @@ extension BundleReader: SelectiveSource {
                 runs.append([(entry, offset)])
             }
         }
+        log.notice(file: path, "only the blocks holding the selected messages were read and checked; the rest of the bundle was not (mailverify reads everything)")
+        // Messages that do not verify where the manifest places them (a bundle re-packed with
+        // tar, whose offsets moved, or damage) are looked for in the stream before being
+        // called damaged, so a selective read and a full read never disagree.
+        var retry: [String: ManifestEntry] = [:]
         for run in runs {
             guard let first = run.first?.offset, let last = run.last else { continue }
             let length = last.offset + last.entry.size - first
@@ -310,7 +575,7 @@ extension BundleReader: SelectiveSource {
                 }
                 _ = try index.read(offset: first, length: length, into: sink)
             } catch {
-                log.add(file: path, offset: first, "could not decode the messages here: \(error)")
+                for (entry, _) in run { retry[entry.path] = entry }
                 continue
             }
             try sink.bytes.withUnsafeBytes { bytes in
@@ -318,13 +583,12 @@ extension BundleReader: SelectiveSource {
                     let start = Int(offset - first)
                     let end = start + Int(entry.size)
                     guard start >= 0, end <= bytes.count else {
-                        log.add(file: DiagnosticFormat.member(entry.path, of: path), offset: offset, "the archive ends before this message")
+                        retry[entry.path] = entry
                         continue
                     }
                     let content = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
                     guard ContentHasher.sha256Hex(of: content) == entry.sha256 else {
-                        log.add(file: DiagnosticFormat.member(entry.path, of: path), offset: offset,
-                                "checksum mismatch (Message-ID \(entry.messageID.map { "<\($0)>" } ?? "none")); damaged, not used")
+                        retry[entry.path] = entry
                         continue
                     }
                     let meta = entry.metadata(source: path, separator: infoSeparator)
@@ -335,5 +599,20 @@ extension BundleReader: SelectiveSource {
                 }
             }
         }
+        guard !retry.isEmpty else { return }
+        var met = Set<String>()
+        let damage = try forEachEntryRecovering(wantContent: { self.messagePath($0).map { retry[$0] != nil } ?? false }) { entry, content in
+            guard let relative = messagePath(entry.path), let listed = retry[relative] else { return }
+            met.insert(relative)
+            guard ContentHasher.sha256Hex(of: content) == listed.sha256, Int64(content.count) == listed.size else {
+                log.add(file: DiagnosticFormat.member(relative, of: path), offset: tarOffset(entry.contentOffset),
+                        "checksum mismatch (\(Self.describe(listed))); damaged, not used")
+                return
+            }
+            let meta = listed.metadata(source: path, separator: infoSeparator)
+            let facts = LazyFacts(content)
+            if selection.matches(meta, size: listed.size, facts: { facts.value }) { try body(meta, content, facts) }
+        }
+        reportLost(damage: damage, met: met, among: candidates.map(\.path).filter { retry[$0] != nil })
     }
 }

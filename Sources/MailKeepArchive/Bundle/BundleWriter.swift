@@ -120,8 +120,10 @@ public final class BundleWriter: MessageSink {
             switch options.compression {
             case .xz:
                 let preset = UInt32(options.level ?? BundleOptions.defaultXZPreset)
+                // Blocks end at member boundaries (`endBlockAtMemberBoundary`); the encoder cuts
+                // on its own only inside a message too large for one block.
                 compressor = try XZCompressor(counted, options: .init(preset: preset, threads: options.threads,
-                                                                       blockSize: UInt64(options.blockSize)))
+                                                                       blockSize: UInt64(Self.encoderBlockSize(options))))
             case .gzip:
                 compressor = try GzipCompressor(counted, level: Int32(options.level ?? BundleOptions.defaultGzipLevel))
             case .none:
@@ -178,8 +180,33 @@ public final class BundleWriter: MessageSink {
         return "\(hash)  \(path)\n"
     }
 
+    /// The largest xz block the encoder makes by itself: a message up to `blockSize` plus a
+    /// block's worth before it always fits, so only larger messages are cut.
+    private static func encoderBlockSize(_ options: BundleOptions) -> Int64 { 2 * Int64(max(options.blockSize, 1)) }
+
+    /// Uncompressed offset where the current xz block began.
+    private var blockStart: Int64 = 0
+
+    /// Ends the xz block here, between two tar members, once it holds `blockSize` bytes, or
+    /// before a message of `blockSize` or more, so that every block starts with a tar header
+    /// (only a message larger than a block spans more than one): damage to one block costs the
+    /// messages in it, and a reader picks up the tar walk at the next block
+    /// (docs/bundle-format.md, "Damage").
+    private func endBlockAtMemberBoundary(next size: Int) throws {
+        guard let xz = compressor as? XZCompressor else { return }
+        let position = tar.bytesWritten
+        let cap = Self.encoderBlockSize(options)
+        while position - blockStart >= cap { blockStart += cap }
+        let held = position - blockStart
+        guard held >= Int64(options.blockSize) || (held > 0 && size >= options.blockSize) else { return }
+        try buffered.drain()
+        try xz.endBlock()
+        blockStart = position
+    }
+
     @discardableResult
     public func write(_ meta: MessageMetadata, content: UnsafeRawBufferPointer) throws -> DeliveryOutcome {
+        try endBlockAtMemberBoundary(next: content.count)
         let folderDir = naming.relativeDirectory(meta.folder)
         let mailDir = folderDir.isEmpty ? "mail" : "mail/" + folderDir
         if !directories.contains("\(top)/\(mailDir)/cur") {
@@ -248,6 +275,10 @@ public final class BundleWriter: MessageSink {
         try buffered.drain()
         if let xz = compressor as? XZCompressor { try xz.endBlock() }
         try addSpooled("MANIFEST.jsonl", manifest, sumIt: true)
+        // SHA256SUMS (which the manifest repeats) gets a block of its own, so a bundle cut
+        // short at its end loses it, its xz index and footer before it loses the manifest.
+        try buffered.drain()
+        if let xz = compressor as? XZCompressor { try xz.endBlock() }
         try addSpooled("SHA256SUMS", sums, sumIt: false)
         try tar.finish()
         // Drains the buffer into the compressor, which then ends its stream.

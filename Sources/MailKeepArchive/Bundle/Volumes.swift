@@ -131,30 +131,94 @@ public final class VolumeSink: ByteSink {
     }
 }
 
-/// Reads `NAME.001`, `NAME.002`, ... as one stream, given the first.
-public final class VolumeSource: ByteSource {
+/// The volumes of a set, `NAME.001` up to the highest number present, as one byte range.
+///
+/// Every volume but the last has the size of the first (`VolumeSink` fills each before
+/// opening the next), so a volume missing from the middle is a hole of known size: reading it
+/// throws, naming the volume as missing, and everything after it stays where it was. A missing
+/// last volume cannot be told from a set that ends there; the stream then ends early.
+public final class VolumeSet: RandomAccessSource {
     public let name: String
-    private let base: String
-    private var number = 1
-    private var current: FileHandleFD?
+    /// Each volume's path, and its file when present.
+    public let volumes: [(path: String, file: FileHandleFD?)]
+    private let volumeSize: Int64
+    private let total: Int64
 
     /// `first` must end in `.001`.
     public init(first: String) throws {
         name = first
-        base = String(first.dropLast(4))
-        current = try FileHandleFD.open(reading: first)
+        let base = String(first.dropLast(4))
+        let firstFile = try FileHandleFD.open(reading: first)
+        volumeSize = try firstFile.size()
+        // The highest number present: look a few numbers past each gap, so one or two missing
+        // volumes in the middle are found and named.
+        var present: [Int: FileHandleFD] = [1: firstFile]
+        var number = 2
+        var last = 1
+        while number <= last + 8 {
+            let path = VolumeSink.volumePath(base, number)
+            if try FileSystem.kind(path) == .regular {
+                present[number] = try FileHandleFD.open(reading: path)
+                last = number
+            }
+            number += 1
+        }
+        volumes = (1...last).map { (VolumeSink.volumePath(base, $0), present[$0]) }
+        total = volumeSize * Int64(last - 1) + (try present[last]?.size() ?? 0)
+    }
+
+    /// The volumes that are missing, by path.
+    public var missing: [String] { volumes.filter { $0.file == nil }.map(\.path) }
+
+    public func size() throws -> Int64 { total }
+
+    public func readable(from offset: Int64) -> Int64 {
+        guard volumeSize > 0 else { return offset }
+        var index = Int(offset / volumeSize)
+        while index < volumes.count, volumes[index].file == nil { index += 1 }
+        return max(offset, Int64(index) * volumeSize)
+    }
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws -> Int {
+        var filled = 0
+        var at = offset
+        while filled < buffer.count, at < total, volumeSize > 0 {
+            let index = Int(at / volumeSize)
+            let within = at - Int64(index) * volumeSize
+            guard index < volumes.count else { break }
+            guard let file = volumes[index].file else {
+                // What was read before the hole is returned; the next read starts in it.
+                if filled > 0 { break }
+                throw MailKeepError.malformed(path: volumes[index].path, offset: nil, reason: "missing volume")
+            }
+            let room = Int(min(Int64(buffer.count - filled), volumeSize - within))
+            let n = try file.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled..<(filled + room)]), at: within)
+            if n == 0 { break }
+            filled += n
+            at += Int64(n)
+        }
+        return filled
+    }
+}
+
+/// Reads `NAME.001`, `NAME.002`, ... as one stream, given the first; a missing volume with
+/// later ones present is an error naming it.
+public final class VolumeSource: ByteSource {
+    public let name: String
+    private let set: VolumeSet
+    private var position: Int64 = 0
+
+    /// `first` must end in `.001`.
+    public init(first: String) throws {
+        name = first
+        set = try VolumeSet(first: first)
     }
 
     public static func isFirstVolume(_ path: String) -> Bool { VolumeSink.isFirstVolumeName(path) }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        while let file = current {
-            let n = try file.read(into: buffer)
-            if n > 0 { return n }
-            number += 1
-            let next = VolumeSink.volumePath(base, number)
-            current = try FileSystem.kind(next) == .regular ? try FileHandleFD.open(reading: next) : nil
-        }
-        return 0
+        let n = try set.read(into: buffer, at: position)
+        position += Int64(n)
+        return n
     }
 }

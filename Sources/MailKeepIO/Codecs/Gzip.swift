@@ -126,9 +126,27 @@ public final class GzipDecompressor: ByteSource {
         stream.deallocate()
     }
 
+    /// Damage met after some bytes of a read were decoded: those bytes are returned first, and
+    /// the error on the next read, so a reader gets everything before the damage.
+    private var pendingError: Error?
+
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        guard buffer.count > 0 else { return 0 }
+        if let error = pendingError {
+            pendingError = nil
+            throw error
+        }
         var produced = 0
+        do {
+            return try decode(into: buffer, produced: &produced)
+        } catch {
+            guard produced > 0 else { throw error }
+            pendingError = error
+            return produced
+        }
+    }
+
+    private func decode(into buffer: UnsafeMutableRawBufferPointer, produced: inout Int) throws -> Int {
+        guard buffer.count > 0 else { return 0 }
         while produced < buffer.count {
             try input.refillIfEmpty()
             switch state {

@@ -89,11 +89,13 @@ public final class XZCompressor: ByteSink {
         try code(bytes, action: LZMA_RUN)
     }
 
-    /// Ends the current xz block here (LZMA_FULL_FLUSH), so that the next byte starts a new
-    /// block and a ranged read of what follows need not decode what came before.
+    /// Ends the current xz block here, so that the next byte starts a new block: a ranged read
+    /// of what follows need not decode what came before, and damage before it stays there.
+    /// LZMA_FULL_BARRIER rather than LZMA_FULL_FLUSH: the threaded encoder then keeps
+    /// compressing earlier blocks in parallel instead of waiting for them.
     public func endBlock() throws {
         try requireOpen()
-        try code(UnsafeRawBufferPointer(start: nil, count: 0), action: LZMA_FULL_FLUSH)
+        try code(UnsafeRawBufferPointer(start: nil, count: 0), action: LZMA_FULL_BARRIER)
     }
 
     /// Finishes the xz stream and flushes the inner sink.
@@ -186,9 +188,27 @@ public final class XZDecompressor: ByteSource {
         }
     }
 
+    /// Damage met after some bytes of a read were decoded: those bytes are returned first, and
+    /// the error on the next read, so a reader gets everything before the damage.
+    private var pendingError: Error?
+
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        guard buffer.count > 0 else { return 0 }
+        if let error = pendingError {
+            pendingError = nil
+            throw error
+        }
         var produced = 0
+        do {
+            return try decode(into: buffer, produced: &produced)
+        } catch {
+            guard produced > 0 else { throw error }
+            pendingError = error
+            return produced
+        }
+    }
+
+    private func decode(into buffer: UnsafeMutableRawBufferPointer, produced: inout Int) throws -> Int {
+        guard buffer.count > 0 else { return 0 }
         while produced < buffer.count {
             try input.refillIfEmpty()
             switch state {
