@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Bundles end to end with the tools: mailpack writes .tar.xz, .tar.gz and .tar that GNU tar and
 # sha256sum accept alone; mailverify finds every kind of damage and names the message;
-# mailpack never overwrites and leaves no partial file; hostile tars given to mailconvert and
-# mailrestore are refused by name and write nothing anywhere.
+# mailpack never overwrites and leaves no partial file; hostile tars given to any of the five
+# tools that read bundles are refused by name and write nothing anywhere.
 source "$(dirname "$0")/../lib/testlib.sh"
 
 require_or_skip "$SHARED/bench/gen_mail.py" || exit 0
@@ -158,9 +158,12 @@ for kind in dotdot absolute dotdot-mid symlink-dir symlink-rel hardlink hardlink
     n=$((n + 1))
     ext=tar; [ $((n % 2)) -eq 0 ] && ext=tar.xz
     entry="$(python3 hostile.py small.tar "evil-$kind.$ext" "$kind" "$SCRATCH")"
-    for tool in mailconvert mailrestore; do
+    # Every tool that reads a bundle refuses it the same way (mailverify reports on stdout).
+    for tool in mailconvert mailrestore mailscan mailpick mailverify; do
+        target=()
+        case "$tool" in mailconvert | mailrestore) target=(-o "out-$kind-$tool") ;; esac
         rc=0
-        "$tool" "evil-$kind.$ext" -o "out-$kind-$tool" 2>out || rc=$?
+        "$tool" "evil-$kind.$ext" "${target[@]}" >out 2>&1 </dev/null || rc=$?
         [ "$rc" -ne 0 ] || fail "$tool accepted a bundle with a $kind member"
         grep -qF "[$entry" out || { cat out >&2; fail "$tool does not name the $kind entry \"$entry\""; }
         [ ! -e "out-$kind-$tool" ] || [ -z "$(ls -A "out-$kind-$tool")" ] || fail "$tool wrote into its target from a $kind bundle"
