@@ -128,7 +128,7 @@ public struct MailTree {
             case .other:
                 log.add(file: path, offset: nil, "special file (FIFO, device or socket) skipped")
             case .missing:
-                log.add(file: path, offset: nil, "vanished while the tree was read")
+                log.add(file: path, offset: nil, FileSystem.missingReason(path, vanished: "vanished while the tree was read"))
             }
         }
         for (path, sub) in subdirectories {

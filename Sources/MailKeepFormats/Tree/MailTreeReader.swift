@@ -33,7 +33,7 @@ public final class MailTreeReader: MessageSource {
                         continue
                     } catch MailKeepError.io(_, _, ENOENT) {
                         // Another program moved it (new/ to cur/, or a flag change) while we read.
-                        log.add(file: file, offset: nil, "vanished while the folder was read")
+                        log.add(file: file, offset: nil, FileSystem.missingReason(file, vanished: "vanished while the folder was read"))
                         continue
                     } catch MailKeepError.refused(_, let reason) {
                         log.add(file: file, offset: nil, reason)

@@ -57,6 +57,14 @@ public enum FileSystem {
         return names
     }
 
+    /// Why a listed name could not be opened: names are read as UTF-8, and a name that is not
+    /// (Latin-1 from an old system, say) comes back with U+FFFD in place of its bad bytes, so it
+    /// no longer names the file. Such a file is reported as unreadable, never as vanished.
+    public static func missingReason(_ path: String, vanished: String) -> String {
+        guard path.unicodeScalars.contains("\u{FFFD}") else { return vanished }
+        return "its name is not valid UTF-8, which mailkeep cannot read yet; not read (rename it, e.g. with convmv, and run again)"
+    }
+
     /// Creates a private directory (0700 whatever the umask) and its missing parents.
     /// An existing directory is fine; an existing file or symlink in the way is an error.
     public static func makeDirectory(_ path: String) throws {
