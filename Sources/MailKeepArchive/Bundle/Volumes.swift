@@ -24,8 +24,13 @@ public final class VolumeSink: ByteSink {
         name = path
         self.volumeSize = volumeSize
         try Self.undoInterruptedCommit(of: path)
-        if try FileSystem.kind(Self.volumePath(path, 1)) != .missing {
-            throw MailKeepError.refused(path: Self.volumePath(path, 1), reason: "already exists; mailkeep never overwrites")
+        // Any NAME.NNN, not just .001: a stray .018 beside a new 17-volume set would be read
+        // as part of it by `cat NAME.0*`.
+        let base = FileSystem.baseName(path) + "."
+        let directory = FileSystem.directoryName(path)
+        for existing in try FileSystem.list(directory)
+        where existing.hasPrefix(base) && existing.count > base.count && existing.dropFirst(base.count).allSatisfy({ $0.isASCII && $0.isNumber }) {
+            throw MailKeepError.refused(path: FileSystem.join(directory, existing), reason: "already exists; mailkeep never overwrites a volume set or adds to another")
         }
         Self.removeAbandonedVolumes(of: path)
         try openNext()
