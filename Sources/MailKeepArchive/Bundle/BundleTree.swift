@@ -77,6 +77,11 @@ public final class BundleTree: MessageSource {
         for relative in manifest.order {
             guard let listed = manifest.entries[relative] else { continue }
             let file = FileSystem.join(root, relative)
+            if let refusal = try refusal(of: relative) {
+                log.add(file: FileSystem.join(root, "MANIFEST.jsonl"), offset: nil,
+                        "lists \"\(relative)\", \(refusal); not read")
+                continue
+            }
             let content: UnsafeRawBufferPointer
             do {
                 content = try files.load(file).bytes
@@ -94,6 +99,27 @@ public final class BundleTree: MessageSource {
             try body(meta, content)
         }
         try forEachUnlisted(body)
+    }
+
+    /// Why a manifest path may not be read, or nil: it must be a plain relative path under
+    /// `mail/` (no `..`, `.` or empty component), and no directory on the way to it may be a
+    /// symlink, so that nothing outside the bundle directory is ever read. The file itself is
+    /// opened without following a symlink.
+    private func refusal(of relative: String) throws -> String? {
+        let parts = relative.split(separator: "/", omittingEmptySubsequences: false)
+        guard !relative.hasPrefix("/"), parts.count >= 2, parts[0] == "mail" else { return "a path not under mail/" }
+        guard !parts.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) else { return "a path that could leave the bundle" }
+        var dir = root
+        for part in parts.dropLast() {
+            dir = FileSystem.join(dir, String(part))
+            switch try FileSystem.kind(dir) {
+            case .directory: continue
+            case .symlink: return "through the symlink \(dir) (not followed)"
+            case .missing: return nil  // reported as not readable when it is opened
+            default: return "through \(dir), which is not a directory"
+            }
+        }
+        return nil
     }
 
     /// Files in `mail/` the manifest does not list.
