@@ -73,3 +73,12 @@ grep -q 'symlink' "$SCRATCH/out" || { cat "$SCRATCH/out"; fail "mailverify did n
 rc_out 1 mailrestore u7 -o R7
 [ "$(maildir_count R7)" -eq 1 ] || fail "mailrestore read messages through a symlinked directory"
 case_ok unpacked-symlinked-directory
+
+# 3. An unpacked bundle inside a tree being packed (a Maildir plus above3/o/, an unpacked
+# bundle): it is not read, so it is named as a problem, exit 1, never left out silently.
+mkdir -p above3/cur above3/new above3/tmp
+printf 'Subject: top\n\ntop\n' > above3/cur/9.z:2,S
+unpack above3/o >/dev/null
+rc_out 1 mailpack above3 -o P3.tar
+grep -q 'above3/o.*unpacked bundle inside the tree.*source of its own' "$SCRATCH/out" || { cat "$SCRATCH/out"; fail "the unpacked bundle inside the tree was not named with the way out"; }
+case_ok unpacked-bundle-inside-tree

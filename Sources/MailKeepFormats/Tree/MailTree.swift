@@ -11,7 +11,8 @@ import MailKeepIO
 ///   it is a Maildir (has `cur/` or `new/`); any other (`.notmuch`, `.git`) is not mail and is
 ///   skipped with a notice.
 /// - A directory holding `mailkeep-bundle.json` and `MANIFEST.jsonl` is an unpacked bundle:
-///   below the top it is skipped with a notice, like a bundle file (`SourceList` reads one
+///   below the top it is not read and reported as a problem (exit 1) naming it, so that its
+///   messages are never silently left out (`SourceList` reads one
 ///   named as a source, through its manifest); at the top its header, manifest and checksum
 ///   list are never taken for mail.
 /// - Where a directory holds `.mailkeep-folders` (`FolderNameRecord`), the folders it names
@@ -59,7 +60,8 @@ public struct MailTree {
         if !top, let own = recorded["."] { folder = base + own }
         if names.contains("mailkeep-bundle.json") && names.contains("MANIFEST.jsonl") {
             guard top else {
-                log.notice(file: dir, "an unpacked bundle inside the tree, skipped (name it as a source of its own to read it)")
+                log.add(file: dir, offset: nil,
+                        "an unpacked bundle inside the tree, not read: its messages are not in the output; give it as a source of its own")
                 return
             }
             names.removeAll { ["mailkeep-bundle.json", "MANIFEST.jsonl", "SHA256SUMS"].contains($0) }
