@@ -218,6 +218,68 @@ func writeMbox(_ messages: [ReadMessage], variant: MboxVariant = .mboxrd) throws
     }
 }
 
+extension MboxRestoreInto {
+    private static func restore(_ messages: [(folder: String, text: String)], into sink: MessageSink) throws -> SinkCounts {
+        var counts = SinkCounts()
+        for (folder, text) in messages {
+            let outcome = try Array(text.utf8).withUnsafeBytes {
+                try sink.write(MessageMetadata(folder: folder.isEmpty ? [] : [folder], received: 0), content: $0)
+            }
+            counts.add(outcome, bytes: text.utf8.count)
+        }
+        try sink.finish()
+        return counts
+    }
+
+    /// A message the source holds twice is two messages in the mbox; a second run adds none.
+    @Test func aMessageTheSourceHoldsTwiceIsWrittenTwice() throws {
+        let scratch = try ScratchDirectory()
+        let path = scratch.file("Twins")
+        let messages = [("", "Subject: twin\n\nsame\n"), ("", "Subject: other\n\nx\n"), ("", "Subject: twin\n\nsame\n")]
+        for run in 0..<2 {
+            let counts = try Self.restore(messages, into: try MboxStreamSink(appendingTo: path, variant: .mboxrd, log: WarningLog()))
+            #expect(counts.written == (run == 0 ? 3 : 0))
+        }
+        let (back, _) = try readMbox(try String(contentsOfFile: path, encoding: .utf8))
+        #expect(back.map(\.text) == messages.map(\.1))
+    }
+
+    /// A message another program ended with one more empty line (Python's mailbox) still
+    /// matches the message mailkeep wrote, but stands for one source message, not two.
+    @Test func aMessageWithAnExtraEmptyLineMatchesOneTwinOnly() throws {
+        let scratch = try ScratchDirectory()
+        let path = scratch.file("Python")
+        try "From a@x Mon Jan  1 00:00:00 2024\nSubject: twin\n\nsame\n\n\nFrom a@x Mon Jan  1 00:00:00 2024\nSubject: last\n\nz\n"
+            .write(toFile: path, atomically: false, encoding: .utf8)
+        let twins = [("", "Subject: twin\n\nsame\n"), ("", "Subject: twin\n\nsame\n")]
+        #expect(try Self.restore(twins, into: try MboxStreamSink(appendingTo: path, variant: .mboxrd, log: WarningLog())).written == 1)
+        // The source holding the message both ways: the file's one message matches one of them.
+        let path2 = scratch.file("Python2")
+        try "From a@x Mon Jan  1 00:00:00 2024\nSubject: twin\n\nsame\n\n\n".write(toFile: path2, atomically: false, encoding: .utf8)
+        let both = [("", "Subject: twin\n\nsame\n"), ("", "Subject: twin\n\nsame\n\n")]
+        #expect(try Self.restore(both, into: try MboxStreamSink(appendingTo: path2, variant: .mboxrd, log: WarningLog())).written == 1)
+        #expect(try Self.restore(both, into: try MboxStreamSink(appendingTo: path2, variant: .mboxrd, log: WarningLog())).written == 0)
+    }
+
+    /// Through a tree that lets files go and reads them again (room for two open files), what
+    /// this run wrote is not taken for what the file held: twins far apart are both written,
+    /// and a second run adds nothing.
+    @Test func twinsAreKeptThroughAFileThatIsLetGoAndReadAgain() throws {
+        let scratch = try ScratchDirectory()
+        let messages = ["a", "b", "c", "a", "b", "c", "a"].enumerated().map { i, folder in
+            (folder, i < 3 ? "Subject: twin in \(folder)\n\nsame\n" : "Subject: \(i % 2 == 0 ? "twin in \(folder)" : "n\(i)")\n\nsame\n")
+        }
+        for run in 0..<2 {
+            let sink = try MboxTreeSink(root: scratch.file("tree"), variant: .mboxrd, log: WarningLog(), skipExistingContent: true, openLimit: 2)
+            #expect(try Self.restore(messages, into: sink).written == (run == 0 ? messages.count : 0))
+        }
+        for folder in ["a", "b", "c"] {
+            let (back, _) = try readMbox(try String(contentsOfFile: scratch.file("tree/\(folder)"), encoding: .utf8))
+            #expect(back.map(\.text) == messages.filter { $0.0 == folder }.map(\.1))
+        }
+    }
+}
+
 @Suite struct MboxTreeDescriptors {
     /// With room for two open files, messages that come back to a folder whose file was closed
     /// still land in it, in order, and every file is complete at the end.

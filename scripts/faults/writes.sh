@@ -130,14 +130,30 @@ same_file order.mbox order-bundle.mbox
 case_ok mbox-order-through-maildir
 
 # 6. Two identical messages in one source folder are two in the restored folder; a second run
-# adds nothing.
+# adds nothing. Also from a Maildir of 70 folders (more than the 64 mbox files a tree keeps
+# open), each holding one message twice, into an mbox tree.
 printf 'From a@b Mon Jan  1 00:00:00 2001\nSubject: twin\n\nsame\n\nFrom a@b Mon Jan  1 00:00:00 2001\nSubject: twin\n\nsame\n\nFrom a@b Mon Jan  1 00:00:01 2001\nSubject: other\n\nx\n' >twins.mbox
-for format in maildir eml; do
+for format in maildir mbox eml; do
     for run in 1 2; do
         expect_rc 0 mailrestore twins.mbox -o "Twins-$format" --format "$format"
         n="$(count "Twins-$format")"
         [ "$n" -eq 3 ] || fail "restore to $format (run $run) holds $n messages, not 3"
     done
+done
+python3 - TwinTree <<'EOF'
+import os, sys
+for i in range(70):
+    d = os.path.join(sys.argv[1], f".f{i:02d}")
+    for sub in ("cur", "new", "tmp"):
+        os.makedirs(os.path.join(d, sub))
+    for j, text in enumerate([f"Subject: twin {i}\n\nsame\n"] * 2 + [f"Subject: other {i}\n\nx\n"]):
+        with open(os.path.join(d, "cur", f"100{j}.host:2,S"), "w") as f:
+            f.write(text)
+EOF
+for run in 1 2; do
+    expect_rc 0 mailrestore TwinTree -o TwinTree-mbox --format mbox
+    n="$(count TwinTree-mbox)"
+    [ "$n" -eq 210 ] || fail "restore of 70 folders to an mbox tree (run $run) holds $n messages, not 210"
 done
 case_ok duplicates-restored-twice
 
@@ -178,6 +194,19 @@ if [ "$(id -u)" -eq 0 ]; then
     mount -t tmpfs -o size=1m tmpfs Small
     expect_rc 2 mailpack Vol -o Small/full.tar --compression none
     expect_rc 2 mailconvert Vol -o Small/full.mbox --format mbox
+    # 80 folders of 20 KiB each: the last 64 are still buffered when the disk is full, so the
+    # tree fails while its files are being written out, after some are complete.
+    python3 - Wide <<'EOF'
+import os, sys, base64
+for i in range(80):
+    d = os.path.join(sys.argv[1], f".w{i:02d}")
+    for sub in ("cur", "new", "tmp"):
+        os.makedirs(os.path.join(d, sub))
+    body = base64.encodebytes(os.urandom(15000)).decode()
+    with open(os.path.join(d, "cur", "1000.host:2,S"), "w") as f:
+        f.write(f"Subject: wide {i}\n\n{body}")
+EOF
+    expect_rc 2 mailconvert Wide -o Small/wide --format mbox
     # (An mbox tree keeps the directories it made; no file may stay.)
     left="$(find Small -type f | sed -n 1,3p)"
     umount Small

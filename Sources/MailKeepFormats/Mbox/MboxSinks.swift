@@ -9,13 +9,19 @@ import Darwin
 /// Writes messages into one mbox stream: a new file (complete or absent, see
 /// `AtomicOutputFile`), stdout, or (`appendingTo`, what `mailrestore` asks for) a live mailbox
 /// added to in place (see `MboxAppender`), where a message whose content is already in the
-/// file is skipped, so restoring twice adds nothing.
+/// file is skipped, so restoring twice adds nothing. Each message in the file stands for one
+/// source message (see `ContentCensus`): a source that holds a message twice gives two copies.
 public final class MboxStreamSink: MessageSink {
     private let writer: MboxWriter
     private let output: AtomicOutputFile?
     private let appender: MboxAppender?
     private let counter: CountingSink
-    private var present: Set<String>?
+    /// The messages in the file being added to that no source message has matched yet.
+    private var present: ContentCensus?
+    /// The contents this run wrote to that file or matched in it, and how many of each: once
+    /// the file is let go and read again, it holds these too, and they are not there for a
+    /// later source message.
+    private var delivered: [String: Int] = [:]
     public private(set) var counts = SinkCounts()
 
     /// `path` `-` is `standardOutput`.
@@ -41,21 +47,31 @@ public final class MboxStreamSink: MessageSink {
         let appender = try MboxAppender(path, log: log)
         self.appender = appender
         output = nil
-        present = appender.contentHashes
+        present = appender.census
         counter = CountingSink(appender)
         writer = MboxWriter(counter, variant: variant, log: log)
     }
 
     @discardableResult
     public func write(_ metadata: MessageMetadata, content: UnsafeRawBufferPointer) throws -> DeliveryOutcome {
-        if let appender, !appender.isOpen { present?.formUnion(try appender.reopen()) }
-        if present != nil,
-           present?.insert(metadata.contentSHA256 ?? ContentHasher.sha256Hex(of: content)).inserted != true {
+        guard let appender else {
+            try writer.write(metadata, content: content)
+            counts.add(.written, bytes: content.count)
+            return .written
+        }
+        if !appender.isOpen {
+            var census = try appender.reopen()
+            for (hash, n) in delivered { for _ in 0..<n { _ = census.take(hash) } }
+            present = census
+        }
+        let hash = metadata.contentSHA256 ?? ContentHasher.sha256Hex(of: content)
+        delivered[hash, default: 0] += 1
+        if present?.take(hash) == true {
             counts.add(.alreadyPresent, bytes: content.count)
             return .alreadyPresent
         }
         try writer.write(metadata, content: content)
-        try appender?.endOfMessage()
+        try appender.endOfMessage()
         counts.add(.written, bytes: content.count)
         return .written
     }
@@ -64,6 +80,15 @@ public final class MboxStreamSink: MessageSink {
         try writer.flush()
         try output?.commit()
         try appender?.commit()
+    }
+
+    /// Writes out what is buffered and syncs it, short of naming the file, and lets it go
+    /// until `finish()` (a tree names its files only once every one is written out).
+    fileprivate func writeOut() throws {
+        guard let output else { return }
+        try writer.flush()
+        try output.sync()
+        try output.suspend()
     }
 
     /// Writes out what is buffered and closes the file until the next message (an mbox being
@@ -103,23 +128,23 @@ public final class MboxAppender: ByteSink {
     private var pending: [UInt8] = []
     /// What must precede the first new message: an empty line where the file lacks one.
     private var separatorNeeded: [UInt8] = []
-    /// Content hashes of the messages the file held when it was locked.
-    public private(set) var contentHashes: Set<String> = []
+    /// The messages the file held when it was locked, by content.
+    package private(set) var census = ContentCensus()
 
     public init(_ path: String, log: WarningLog) throws {
         name = path
         self.log = log
-        contentHashes = try reopen()
+        census = try reopen()
     }
 
     deinit { abandon() }
 
     public var isOpen: Bool { file != nil }
 
-    /// Locks and opens the file (creating it if missing) and returns the content hashes of
-    /// the messages it holds. Called again after `commit()` (a tree of many mbox files lets
-    /// some go for a while): others may have added to it meanwhile.
-    public func reopen() throws -> Set<String> {
+    /// Locks and opens the file (creating it if missing) and returns the census of the
+    /// messages it holds. Called again after `commit()` (a tree of many mbox files lets some go
+    /// for a while): others may have added to it meanwhile.
+    package func reopen() throws -> ContentCensus {
         let path = name
         if try FileSystem.kind(path) == .symlink {
             throw MailKeepError.refused(path: path, reason: "is a symlink; refusing to write through it")
@@ -156,18 +181,21 @@ public final class MboxAppender: ByteSink {
     /// Hashes the messages already in the file, and notes what must precede the first new
     /// one: an mbox whose last message lacks its empty line gets it, so the next From_ line
     /// counts as a separator.
-    private func readExisting(_ file: FileHandleFD) throws -> Set<String> {
+    private func readExisting(_ file: FileHandleFD) throws -> ContentCensus {
         separatorNeeded = []
-        var hashes = Set<String>()
+        var hashes = ContentCensus()
         guard committed > 0 else { return hashes }
         guard lseek(file.fd, 0, SEEK_SET) == 0 else { throw ioError(name, "seek") }
         try MboxReader(LimitedSource(file, limit: committed), log: log).forEachMessage { _, content in
-            hashes.insert(ContentHasher.sha256Hex(of: content))
+            let hash = ContentHasher.sha256Hex(of: content)
             // Python's mailbox writes an empty line before each From_ line, even after the
             // one that ends every message mailkeep writes; the message before then reads back
-            // with one more empty line, and is still the message mailkeep wrote.
+            // with one more empty line, and is still the message mailkeep wrote. It stands for
+            // one source message of either content, not one of each.
             if content.count >= 2, content[content.count - 1] == 0x0A, content[content.count - 2] == 0x0A {
-                hashes.insert(ContentHasher.sha256Hex(of: UnsafeRawBufferPointer(rebasing: content[..<(content.count - 1)])))
+                hashes.add(hash, or: ContentHasher.sha256Hex(of: UnsafeRawBufferPointer(rebasing: content[..<(content.count - 1)])))
+            } else {
+                hashes.add(hash)
             }
         }
         var tail: [UInt8] = [0, 0]
@@ -331,8 +359,11 @@ public final class MboxTreeSink: MessageSink {
         return outcome
     }
 
+    /// Every file is written out and synced before any gets its name, so a run that fails (a
+    /// full disk) names none of them. Each file is let go after each step, so the descriptors
+    /// stay under the limit; an mbox being added to has no name to wait for.
     public func finish() throws {
-        // Each file is let go once committed, so the commits too stay under the descriptor limit.
+        for sink in sinks.values { try sink.writeOut() }
         for folder in Array(sinks.keys) {
             try sinks[folder]?.finish()
             sinks[folder] = nil

@@ -74,8 +74,16 @@ public final class AtomicOutputFile: ByteSink {
         guard st.st_dev == device, st.st_ino == inode else {
             throw MailKeepError.refused(path: partialPath, reason: "was replaced by another file while it was being written")
         }
+        // Locked again, so a run started meanwhile does not take it for a killed run's.
+        _ = flock(fd, LOCK_EX | LOCK_NB)
         handle = file
         identity = nil
+    }
+
+    /// Syncs what is written so far (reopening a suspended file), short of naming it.
+    public func sync() throws {
+        try resume()
+        try handle.sync()
     }
 
     public func commit() throws {
