@@ -190,8 +190,13 @@ writer=$!
 # (An mbox holding no whole message yet is "no mail found", exit 1: start after the first.)
 while [ "$(stat -c %s Growing/live.mbox)" -lt 4000 ]; do sleep 0.05; done
 runs=0
+# A run that meets the writer half-way through a From_ line may also say that line is not a
+# separator (exit 1): the message it would end is still being written and is left for the next
+# run, so nothing is lost, and the last run below must be clean.
 while kill -0 "$writer" 2>/dev/null; do
-    expect_rc 0 mailconvert Growing/live.mbox -o Out
+    rc=0
+    mailconvert Growing/live.mbox -o Out 2>err || rc=$?
+    [ "$rc" -eq 0 ] || { [ "$rc" -eq 1 ] && grep -q "ambiguous" err; } || { cat err >&2; fail "a run beside the writer exited $rc"; }
     runs=$((runs + 1))
 done
 wait "$writer"
