@@ -516,7 +516,8 @@ extension BundleReader: SelectiveSource {
     /// selections of most of the bundle read the stream instead.
     public func forEachSelectedDirectly(_ selection: Selection,
                                         _ body: (MessageMetadata, UnsafeRawBufferPointer, LazyFacts) throws -> Void) throws {
-        guard spool == nil, !VolumeSource.isFirstVolume(path), let index = try? XZBlockIndex(path: path),
+        // With the manifest lost there is nothing to select through: read block by block.
+        guard spool == nil, !manifestLost, !VolumeSource.isFirstVolume(path), let index = try? XZBlockIndex(path: path),
               let candidates = self.candidates(for: selection),
               // Reading most of the archive one message at a time would decode blocks many times.
               candidates.count <= max(64, order.count / 10) else {
@@ -529,7 +530,7 @@ extension BundleReader: SelectiveSource {
     /// exactly (a line was unusable, or a candidate has no offset), as the messages behind such
     /// lines are found only by reading the stream.
     package func candidates(for selection: Selection) -> [ManifestEntry]? {
-        guard manifest.problems.isEmpty else { return nil }
+        guard manifest.problems.isEmpty, !manifestLost else { return nil }
         var chosen: [ManifestEntry] = []
         for path in order {
             guard let entry = entries[path] else { continue }
