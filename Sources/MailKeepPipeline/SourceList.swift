@@ -208,6 +208,11 @@ private final class MboxUpToDamage: MessageSource {
             guard case .malformed = error, Self.damage.contains(where: { error.reason.hasPrefix($0) }) else { throw error }
             log.add(file: error.file ?? "", offset: error.offset,
                     "\(error.reason): the messages before this point were read; the one it cuts and any after it are not")
+            return
+        }
+        if let failed = (reader as? MboxReader)?.endChecked?.failedEndCheck {
+            log.add(file: failed.file ?? "", offset: failed.offset,
+                    "\(failed.reason): the check of the decoded data failed; every message was decoded and given back")
         }
     }
 }

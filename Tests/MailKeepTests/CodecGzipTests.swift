@@ -50,6 +50,19 @@ import Testing
         }
     }
 
+    @Test(arguments: [-6, -2]) // a bit of the CRC32, of the length
+    func failedEndCheckKeptApartGivesEverything(at: Int) throws {
+        let original = mixedData(count: 200_000)
+        let second = mixedData(count: 1_000, seed: 9)
+        var first = try compress(original)
+        first[first.count + at] ^= 0x01
+        let decoder = try GzipDecompressor(MemorySource(first + compress(second), chunk: 7))
+        decoder.keepsEndCheckApart = true
+        #expect(try readAll(decoder, bufferSize: 1 << 16) == original + second)
+        let failed = try #require(decoder.failedEndCheck.flatMap(malformedDetails))
+        #expect(failed.reason.hasPrefix("corrupt gzip data: incorrect"))
+    }
+
     @Test func corruptDataIsAnErrorWithOffset() throws {
         var compressed = try compress(mixedData(count: 200_000))
         compressed[compressed.count - 6] ^= 0x01  // inside the CRC32 trailer

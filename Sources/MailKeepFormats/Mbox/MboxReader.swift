@@ -36,6 +36,8 @@ public final class MboxReader: MessageSource {
     /// `MboxReader.opening`): true when the file is still being written, and that message is
     /// left for the next run rather than taken cut short.
     public var endIsStillGrowing: (() -> Bool)?
+    /// The decompressor, when its end check is reported by the reader's caller (`opening`).
+    public var endChecked: EndCheckedSource?
 
     public init(_ source: ByteSource, folder: [String] = [], log: WarningLog) {
         name = source.name
@@ -356,7 +358,10 @@ extension MboxReader {
         }
         var before = stat()
         guard fstat(file.fd, &before) == 0 else { throw ioError(path, "stat") }
-        let reader = MboxReader(try openDecompressed(file, threads: 0), folder: folder, log: log)
+        let source = try openDecompressed(file, threads: 0)
+        (source as? EndCheckedSource)?.keepsEndCheckApart = true
+        let reader = MboxReader(source, folder: folder, log: log)
+        reader.endChecked = source as? EndCheckedSource
         reader.endIsStillGrowing = {
             var now = stat()
             guard fstat(file.fd, &now) == 0 else { return false }

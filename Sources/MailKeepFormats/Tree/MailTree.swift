@@ -164,6 +164,8 @@ public enum MessageFileKind: Sendable {
 
     public static func sniff(_ path: String) throws -> MessageFileKind {
         let source = try openSource(path)
+        // Only the first bytes matter here; a failed end check is the reader's to report.
+        (source as? EndCheckedSource)?.keepsEndCheckApart = true
         var prefix = [UInt8](repeating: 0, count: 65536)
         let n = try prefix.withUnsafeMutableBytes { buffer in
             var total = 0

@@ -101,7 +101,11 @@ public final class GzipCompressor: ByteSink {
 
 /// Reads gzip data, including several members one after the other (`cat a.gz b.gz`), which
 /// `gzip -dc` accepts. Anything after the last member other than another member is an error.
-public final class GzipDecompressor: ByteSource {
+public final class GzipDecompressor: ByteSource, EndCheckedSource {
+    /// See `EndCheckedSource`: a member whose CRC32 or length in its trailer does not match
+    /// what was decoded is then recorded and reading goes on with the next member.
+    public var keepsEndCheckApart = false
+    public private(set) var failedEndCheck: MailKeepError?
     private enum State { case inMember, betweenMembers, ended }
 
     public var name: String { input.name }
@@ -183,6 +187,14 @@ public final class GzipDecompressor: ByteSource {
                     if input.isAtEnd && produced < buffer.count {
                         throw MailKeepError.malformed(path: name, offset: input.offset, reason: "truncated gzip stream")
                     }
+                case Z_DATA_ERROR where keepsEndCheckApart && Self.isEndCheck(stream):
+                    // The member's data is all decoded (and handed out); only its trailer disagrees.
+                    let dataCheck = String(cString: stream.pointee.msg!) == "incorrect data check"
+                    if failedEndCheck == nil {
+                        failedEndCheck = .malformed(path: name, offset: input.offset, reason: zlibDescription(status, stream))
+                    }
+                    if dataCheck { input.consume(min(4, try input.ensure(4))) } // the length field
+                    state = .betweenMembers
                 case Z_MEM_ERROR:
                     throw MailKeepError.io(path: name, operation: "gzip decode", errno: ENOMEM)
                 default:
@@ -192,4 +204,19 @@ public final class GzipDecompressor: ByteSource {
         }
         return produced
     }
+
+    /// zlib's words for a trailer (CRC32 or ISIZE) that does not match the decoded data.
+    private static func isEndCheck(_ stream: UnsafeMutablePointer<z_stream>) -> Bool {
+        guard let msg = stream.pointee.msg else { return false }
+        let text = String(cString: msg)
+        return text == "incorrect data check" || text == "incorrect length check"
+    }
+}
+
+/// A decompressor whose stream ends with a check of everything decoded (gzip's CRC32 and
+/// length). With `keepsEndCheckApart` set, a failed end check does not throw: every decoded
+/// byte is handed out and the failure is kept in `failedEndCheck` for the reader to report.
+public protocol EndCheckedSource: AnyObject {
+    var keepsEndCheckApart: Bool { get set }
+    var failedEndCheck: MailKeepError? { get }
 }

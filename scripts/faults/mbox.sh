@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Mbox files that are damaged or hostile in what they say rather than in how they are cut:
+# a gzip trailer that does not match its whole data, a missing first From_ line, a
+# .mailkeep-mbox record whose From_ line is not one.  Inputs are made with Python.
+source "$(dirname "$0")/../lib/testlib.sh"
+cd "$SCRATCH"
+quiet() { "$@" >/dev/null; }
+
+# count SOURCE: how many messages mailscan lists, whatever its exit (stderr in $SCRATCH/stderr).
+count() { { mailscan "$1" --json 2>"$SCRATCH/stderr" || true; } | wc -l; }
+
+# --- A .mbox.gz whose only fault is its trailer (CRC32, then ISIZE, one bit flipped): every
+# message is given back, the failed check is named, exit 1.
+python3 - <<'PY'
+import gzip
+mbox = b"".join(b"From a@b Mon Jan  1 00:00:%02d 2024\nSubject: m%d\n\nbody %d\n\n" % (i % 60, i, i) for i in range(466))
+open("w.mbox", "wb").write(mbox)
+data = bytearray(gzip.compress(mbox))
+for name, at in (("crc", -8), ("isize", -4)):
+    bad = bytearray(data); bad[at] ^= 0x01
+    open("w-%s.mbox.gz" % name, "wb").write(bad)
+PY
+for field in crc isize; do
+    expect_rc 1 quiet mailscan "w-$field.mbox.gz" --json
+    n=$(count "w-$field.mbox.gz")
+    [ "$n" -eq 466 ] || fail "$field: $n of 466 messages given back"
+    grep -q "check of the decoded data failed" "$SCRATCH/stderr" || { cat "$SCRATCH/stderr" >&2; fail "$field: failed check not named"; }
+done
+case_ok gzip-trailer
