@@ -27,3 +27,16 @@ for field in crc isize; do
     grep -q "check of the decoded data failed" "$SCRATCH/stderr" || { cat "$SCRATCH/stderr" >&2; fail "$field: failed check not named"; }
 done
 case_ok gzip-trailer
+
+# --- A file whose first line is a header but which holds dated From_ lines after empty lines
+# is an mbox with its first From_ line missing: split there, the leading bytes reported.
+printf 'Subject: zero\n\nbody0\n\nFrom a@b Mon Jan  1 00:00:00 2024\nSubject: one\n\nx\n\nFrom c@d Mon Jan  1 00:00:01 2024\nSubject: two\n\ny\n' > h.mbox
+n=$(count h.mbox)
+[ "$n" -eq 3 ] || fail "header-first mbox read as $n messages, not 3"
+expect_rc 1 quiet mailscan h.mbox
+grep -q "bytes before the first From_ line" "$SCRATCH/stderr" || fail "leading bytes not reported"
+# A single message without any From_ line is still one message, read without complaint.
+printf 'Subject: alone\n\nFrom here on, a body.\n\n>From a@b Mon Jan  1 00:00:00 2024\n' > one.eml
+[ "$(count one.eml)" -eq 1 ] || fail "single message split"
+expect_rc 0 quiet mailscan one.eml
+case_ok header-before-first-from

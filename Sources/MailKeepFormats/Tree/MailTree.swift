@@ -184,7 +184,9 @@ public enum MessageFileKind: Sendable {
         if prefix.isEmpty { return .mbox }
         if MboxReader.looksLikeMbox(prefix) { return .mbox }
         if TarReader.looksLikeTar(prefix) { return .bundle }
-        if looksLikeHeader(prefix) { return .message }
+        // A header, then dated From_ lines after empty lines: an mbox whose first From_ line
+        // is missing; a single message holds no such line (its writer escapes it as >From).
+        if looksLikeHeader(prefix) { return MboxReader.hasDatedSeparator(prefix) ? .mbox : .message }
         // Text that is not a header, then mbox messages: an mbox damaged at its start.
         return MboxReader.hasDatedSeparator(prefix) ? .mbox : .other
     }
