@@ -198,3 +198,19 @@ import Testing
         #expect(names[0].map { String($0.prefix { $0 != "." }) }.sorted() == ["0", "1704103200", "1704184200"])
     }
 }
+
+@Suite struct MboxShapeChecks {
+    @Test func recordedFromLineMustBeOne() {
+        #expect(MboxOrderRecord.isFromLine(Array("From a@b Mon Jan  1 00:00:00 2024".utf8)))
+        #expect(!MboxOrderRecord.isFromLine(Array("Subject: injected\r".utf8)))
+        #expect(!MboxOrderRecord.isFromLine(Array("From a@b\rSubject: x".utf8)))
+        #expect(!MboxOrderRecord.isFromLine([]))
+    }
+
+    @Test func headerFirstWithFromLinesIsAnMbox() {
+        let mbox = Array("Subject: zero\n\nbody0\n\nFrom a@b Mon Jan  1 00:00:00 2024\nSubject: one\n\nx\n".utf8)
+        let eml = Array("Subject: alone\n\nFrom here on, a body.\n\n>From a@b Mon Jan  1 00:00:00 2024\n".utf8)
+        #expect(mbox.withUnsafeBytes { MessageFileKind.classify($0) } == .mbox)
+        #expect(eml.withUnsafeBytes { MessageFileKind.classify($0) } == .message)
+    }
+}

@@ -40,3 +40,16 @@ printf 'Subject: alone\n\nFrom here on, a body.\n\n>From a@b Mon Jan  1 00:00:00
 [ "$(count one.eml)" -eq 1 ] || fail "single message split"
 expect_rc 0 quiet mailscan one.eml
 case_ok header-before-first-from
+
+# --- A .mailkeep-mbox record whose From_ line is not one (a header line with a CR) is not
+# written as a separator: a warning, the default From_ line, both messages read back.
+mkdir -p md/cur md/new md/tmp
+printf 'Subject: a\n\nA\n' > md/cur/100.one:2,S
+printf 'Subject: b\n\nB\n' > md/cur/200.two:2,S
+printf '100.one\tSubject: injected\r\n200.two\tFrom x@y Mon Jan  1 00:00:02 2024\n' > md/.mailkeep-mbox
+expect_rc 1 quiet mailconvert md -o out.mbox
+grep -q "is not a From_ line" "$SCRATCH/stderr" || { cat "$SCRATCH/stderr" >&2; fail "bad record not reported"; }
+! grep -q "injected" out.mbox || fail "recorded line written as a separator"
+[ "$(count out.mbox)" -eq 2 ] || fail "converted mbox reads back as $(count out.mbox) messages, not 2"
+grep -qx "From x@y Mon Jan  1 00:00:02 2024" out.mbox || fail "valid recorded From_ line not kept"
+case_ok sidecar-from-line

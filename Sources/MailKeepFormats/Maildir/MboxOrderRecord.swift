@@ -42,6 +42,12 @@ package final class MboxOrderRecord {
         pending.removeAll(keepingCapacity: true)
     }
 
+    /// True when a recorded From_ line can stand as a separator: `From ` and the rest of one
+    /// line (the record is a file anyone may edit; a CR inside would end the line early).
+    package static func isFromLine(_ line: [UInt8]) -> Bool {
+        line.starts(with: Array("From ".utf8)) && !line.contains(0x0D) && !line.contains(0x0A)
+    }
+
     /// Unique name -> (place in the mbox, From_ line), for the Maildir folder `folder`; empty
     /// without a record. A name recorded twice keeps its first place.
     package static func load(_ folder: String) -> [String: (index: Int, fromLine: [UInt8])] {

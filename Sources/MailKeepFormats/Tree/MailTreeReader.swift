@@ -40,9 +40,15 @@ public final class MailTreeReader: MessageSource {
                         continue
                     }
                     let parsed = MaildirName.parse(name, extraSeparator: extraSeparator)
+                    var fromLine = record[unique]?.fromLine
+                    if let line = fromLine, !MboxOrderRecord.isFromLine(line) {
+                        log.add(file: FileSystem.join(path, MboxOrderRecord.fileName), offset: nil,
+                                "the From_ line recorded for \(unique) is not a From_ line; the default one is used")
+                        fromLine = nil
+                    }
                     let meta = MessageMetadata(folder: folder, flags: parsed.flags, isNew: sub == "new",
                                                received: Self.receivedTime(mtime: mtime, unique: parsed.unique),
-                                               fromLine: record[unique]?.fromLine, uniqueName: parsed.unique, source: file)
+                                               fromLine: fromLine, uniqueName: parsed.unique, source: file)
                     try body(meta, bytes)
                 }
             case let .mbox(path, folder):
