@@ -193,12 +193,16 @@ data = tar([("m/mail/cur/1.x:2,S", b"", {"size": "9223372036854775807"}), ("m/ma
 open("huge-size.tar.xz", "wb").write(lzma.compress(bytes(data)))
 PY
 for f in negative-size huge-size; do
-    for tool in mailscan mailverify mailpick; do
-        rc=0; "$tool" "$f.tar.xz" > /dev/null 2> "$SCRATCH/stderr" || rc=$?
+    # An impossible size is unreadable input (2), or, where the reader walks on past it as
+    # damage to the next intact xz block, damage found and reported (1): never a trap.
+    for tool in mailscan mailverify mailpick mailrestore; do
+        target=()
+        [ "$tool" != mailrestore ] || target=(-o "restored-$f")
+        rc=0; "$tool" "$f.tar.xz" "${target[@]}" > /dev/null 2> "$SCRATCH/stderr" || rc=$?
         { [ "$rc" -eq 1 ] || [ "$rc" -eq 2 ]; } || { cat "$SCRATCH/stderr"; fail "$tool $f: exit $rc"; }
     done
-    expect_rc 2 quiet mailrestore "$f.tar.xz" -o "restored-$f"
     grep -q "size" "$SCRATCH/stderr" || fail "mailrestore $f: the size is not named"
+    [ ! -e "restored-$f" ] || [ -z "$(find "restored-$f" -type f)" ] || fail "mailrestore $f restored something"
 done
 case_ok tar-numbers-no-trap
 
