@@ -62,14 +62,7 @@ public final class EmlWriter: MessageSink {
     private func directory(for folder: [String]) throws -> DirectoryHandle {
         if let current, current.folder == folder { return current.directory }
         current = nil
-        let placement = naming.placement(folder)
-        let path = FileSystem.join(root, placement.relative)
-        try FileSystem.makeDirectory(path)
-        for (parent, entry, name) in placement.recorded {
-            let dir = FileSystem.join(FileSystem.join(root, parent), entry)
-            try FileSystem.makeDirectory(dir)
-            try FolderNameRecord.note(dir, entry: ".", folder: name)
-        }
+        let path = try naming.makeDirectory(for: folder, under: root)
         let directory = try DirectoryHandle(path)
         current = (folder, directory)
         return directory

@@ -52,6 +52,20 @@ public struct FolderNaming: Sendable {
         public var recorded: [(parent: String, entry: String, folder: [String])] = []
     }
 
+    /// Creates `folder`'s directory under `root` (returned) and records, beside each directory
+    /// whose name had to change, the name it stands for, so the tree reads back as written.
+    package func makeDirectory(for folder: [String], under root: String) throws -> String {
+        let placement = placement(folder)
+        let path = FileSystem.join(root, placement.relative)
+        try FileSystem.makeDirectory(path)
+        for (parent, entry, name) in placement.recorded {
+            let dir = FileSystem.join(FileSystem.join(root, parent), entry)
+            try FileSystem.makeDirectory(dir)
+            try FolderNameRecord.note(dir, entry: ".", folder: name)
+        }
+        return path
+    }
+
     public func placement(_ folder: [String]) -> Placement {
         if folder.isEmpty { return Placement(relative: "") }
         switch layout {

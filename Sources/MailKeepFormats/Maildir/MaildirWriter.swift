@@ -164,14 +164,7 @@ public final class MaildirWriter: MessageSink {
 
     private func openFolder(_ folder: [String]) throws -> Folder {
         if let f = folders[folder] { return f }
-        let placement = options.naming.placement(folder)
-        let path = FileSystem.join(root, placement.relative)
-        try FileSystem.makeDirectory(path)
-        for (parent, entry, name) in placement.recorded {
-            let dir = FileSystem.join(FileSystem.join(root, parent), entry)
-            try FileSystem.makeDirectory(dir)
-            try FolderNameRecord.note(dir, entry: ".", folder: name)
-        }
+        let path = try options.naming.makeDirectory(for: folder, under: root)
         let f = Folder(path: path, namer: UniqueNamer(naming: options.naming))
         for sub in ["cur", "new", "tmp"] {
             let dir = FileSystem.join(path, sub)
