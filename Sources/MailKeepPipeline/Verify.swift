@@ -174,7 +174,7 @@ public func verifyBundle(_ path: String, threads: Int = 0, log: WarningLog) -> V
         report.problem("mailkeep-bundle.json", "missing")
     }
 
-    var manifest: [String: ManifestEntry] = [:]
+    var manifest = BundleManifest().entries
     if let manifestBytes {
         let read = BundleManifest(manifestBytes)
         manifest = read.entries

@@ -76,7 +76,7 @@ import Testing
         let hostile = valid.replacingOccurrences(of: original, with: replacement)
         #expect(hostile != valid)
         let read = manifest([valid.replacingOccurrences(of: "/a:", with: "/b:"), hostile])
-        #expect(read.order == ["mail/cur/b:2,S"])
+        #expect(Array(read.order) == ["mail/cur/b:2,S"])
         #expect(read.problems.count == 1)
         #expect(read.problems.first?.line == 2)
         // The key at fault is named; Foundation calls a number that is not an integer "not JSON".
@@ -89,9 +89,32 @@ import Testing
     @Test func overlongLineIsRefusedByNumber() {
         let huge = valid.replacingOccurrences(of: #""new":false"#, with: #""new":false,"subject":""# + String(repeating: "x", count: BundleManifest.longestLine) + #"""#)
         let read = manifest([valid, huge, valid.replacingOccurrences(of: "/a:", with: "/c:")])
-        #expect(read.order == ["mail/cur/a:2,S", "mail/cur/c:2,S"])
+        #expect(Array(read.order) == ["mail/cur/a:2,S", "mail/cur/c:2,S"])
         #expect(read.problems.map(\.line) == [2])
         #expect(read.problems.first?.what == "line 2 is longer than 16 MiB; not read")
+    }
+
+    /// A manifest streamed into a scratch file in small pieces reads as the same bytes held
+    /// whole: entries by path and in order, a duplicate path reported with its entry, an overlong
+    /// line refused by number without being held, a last line without a newline kept.
+    @Test func streamedManifestReadsAsWhole() throws {
+        let huge = valid.replacingOccurrences(of: #""new":false"#, with: #""new":false,"subject":""# + String(repeating: "x", count: BundleManifest.longestLine + 1) + #"""#)
+        let c = valid.replacingOccurrences(of: "/a:", with: "/c:")
+        let text = Array(([valid, huge, "", c, valid, "not json"].joined(separator: "\n") + "\n" + c.replacingOccurrences(of: "/c:", with: "/d:")).utf8)
+        let builder = try BundleManifest.Builder.spooled()
+        for start in stride(from: 0, to: text.count, by: 1 << 16 - 7) {
+            text[start..<min(text.count, start + (1 << 16 - 7))].withUnsafeBytes { builder.append($0) }
+        }
+        let streamed = builder.finish()
+        let whole = BundleManifest(text)
+        for read in [streamed, whole] {
+            #expect(Array(read.order) == ["mail/cur/a:2,S", "mail/cur/c:2,S", "mail/cur/d:2,S"])
+            #expect(read.entries.count == 3 && read.entries.map(\.path) == Array(read.order))
+            #expect(read.entries["mail/cur/c:2,S"]?.offset == 1024 && read.entries["mail/cur/b:2,S"] == nil)
+            #expect(read.problems.map(\.line) == [2, 5, 6])
+            #expect(read.problems.first?.what == "line 2 is longer than 16 MiB; not read")
+            #expect(read.problems[1].duplicate?.path == "mail/cur/a:2,S" && read.problems[1].what == "line 5: mail/cur/a:2,S is listed twice")
+        }
     }
 
     /// A header with a version above the one this mailkeep knows is refused; unknown keys are

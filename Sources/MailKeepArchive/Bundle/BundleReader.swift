@@ -23,10 +23,10 @@ public final class BundleReader: MessageSource {
     public private(set) var manifest = BundleManifest()
     public private(set) var header: BundleHeader?
     public private(set) var top: String?
-    /// Manifest entries by path.
-    public var entries: [String: ManifestEntry] { manifest.entries }
+    /// Manifest entries by path (in manifest order when iterated).
+    public var entries: BundleManifest.Entries { manifest.entries }
     /// Their paths in manifest order.
-    public var order: [String] { manifest.order }
+    public var order: BundleManifest.Order { manifest.order }
     /// True when no manifest survived (an xz bundle cut or damaged where its manifest was):
     /// messages are then checked by the xz block checks alone and described by their file
     /// names and mtimes.
@@ -83,14 +83,26 @@ public final class BundleReader: MessageSource {
 
     private func loadManifest() throws {
         var manifestBytes: [UInt8]?
+        var streamed: BundleManifest?
         var headerBytes: [UInt8]?
         if let fast = try? manifestFromXZIndex() {
             manifestBytes = fast.manifest
             headerBytes = fast.header
         } else {
-            let damage = try forEachEntryRecovering(wantContent: { $0.hasSuffix("/MANIFEST.jsonl") || $0.hasSuffix("/mailkeep-bundle.json") }) { entry, content in
+            // The manifest streams into a scratch file as it goes past: held whole, a large one
+            // would take memory in proportion to its size.
+            var building: BundleManifest.Builder?
+            let chunked = Chunked(wanted: { $0.hasSuffix("/MANIFEST.jsonl") }) { _, at, bytes in
+                if at == 0 { building = try BundleManifest.Builder.spooled() }
+                building?.append(bytes)
+            }
+            let damage = try forEachEntryRecovering(wantContent: { $0.hasSuffix("/MANIFEST.jsonl") || $0.hasSuffix("/mailkeep-bundle.json") },
+                                                    chunked: chunked) { entry, content in
                 if entry.path.hasSuffix("/MANIFEST.jsonl") {
-                    manifestBytes = Array(content)
+                    if building == nil { building = BundleManifest.Builder(spool: nil) }
+                    streamed = building?.finish()
+                    building = nil
+                    manifestBytes = []
                 } else {
                     headerBytes = Array(content)
                 }
@@ -115,7 +127,7 @@ public final class BundleReader: MessageSource {
                 log.add(file: file, offset: nil, reason + "; read as if it said info separator \":\"")
             }
         }
-        manifest = BundleManifest(manifestBytes)
+        manifest = streamed ?? BundleManifest(manifestBytes)
         for problem in manifest.problems {
             log.add(file: DiagnosticFormat.member("MANIFEST.jsonl", of: path), offset: nil, problem.what)
         }
@@ -174,9 +186,17 @@ public final class BundleReader: MessageSource {
     /// that it is never taken for damage.
     private struct HandlerError: Error { let error: Error }
 
+    /// Files whose content is handed over in pieces as it streams past (`body` hears each
+    /// piece with its offset in the file, then the walk's own body hears the file with no
+    /// bytes once it has been read to its end).
+    package struct Chunked {
+        var wanted: (String) -> Bool
+        var body: (TarEntry, Int64, UnsafeRawBufferPointer) throws -> Void
+    }
+
     /// The entries of one tar stream (or one intact stretch of it); `reached` hears the tar
     /// offset after each whole entry, `base` is the stream's offset in the whole tar.
-    private func walk(_ reader: TarReader, base: Int64?, wantContent: (String) -> Bool,
+    private func walk(_ reader: TarReader, base: Int64?, wantContent: (String) -> Bool, chunked: Chunked? = nil,
                       _ body: (TarEntry, UnsafeRawBufferPointer) throws -> Void, reached: (Int64) -> Void) throws {
         var buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
         defer { buffer.deallocate() }
@@ -186,6 +206,27 @@ public final class BundleReader: MessageSource {
             let end = (base ?? 0) + entry.contentOffset + entry.size + Int64(TarHeader.padding(after: entry.size))
             guard entry.kind == .file, wantContent(entry.path) else {
                 try reader.skipContent()
+                reached(end)
+                continue
+            }
+            if let chunked, chunked.wanted(entry.path) {
+                // Handed over as it streams past, never held whole: no size cap applies.
+                var at: Int64 = 0
+                while at < entry.size {
+                    let n = try reader.readContent(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(min(Int64(buffer.count), entry.size - at))]))
+                    if n == 0 { break }
+                    do {
+                        try chunked.body(entry, at, UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+                    } catch {
+                        throw HandlerError(error: error)
+                    }
+                    at += Int64(n)
+                }
+                do {
+                    try body(entry, UnsafeRawBufferPointer(start: nil, count: 0))
+                } catch {
+                    throw HandlerError(error: error)
+                }
                 reached(end)
                 continue
             }
@@ -248,14 +289,18 @@ public final class BundleReader: MessageSource {
     /// for a sound bundle). Unsafe entries are still refused by throwing, as are errors from
     /// `body`.
     public func forEachEntryRecovering(wantContent: (String) -> Bool, _ body: (TarEntry, UnsafeRawBufferPointer) throws -> Void) throws -> [Damage] {
+        try forEachEntryRecovering(wantContent: wantContent, chunked: nil, body)
+    }
+
+    package func forEachEntryRecovering(wantContent: (String) -> Bool, chunked: Chunked?, _ body: (TarEntry, UnsafeRawBufferPointer) throws -> Void) throws -> [Damage] {
         var resumeAt: Int64 = 0
         var damage: [Damage] = []
         do {
             if manifestLost, let source = try randomAccessXZ() {
                 // Nothing here is checked by the manifest: every byte comes from a verified block.
-                return try recover(source, from: 0, wantContent: wantContent, body)
+                return try recover(source, from: 0, wantContent: wantContent, chunked: chunked, body)
             }
-            try walk(TarReader(try openTar()), base: 0, wantContent: wantContent, body, reached: { resumeAt = $0 })
+            try walk(TarReader(try openTar()), base: 0, wantContent: wantContent, chunked: chunked, body, reached: { resumeAt = $0 })
             return []
         } catch let error as HandlerError {
             throw error.error
@@ -269,7 +314,7 @@ public final class BundleReader: MessageSource {
         guard let source = try randomAccessXZ() else { return damage }
         do {
             // The stream decoder names where it noticed the damage; the block walk says where it is.
-            let found = try recover(source, from: resumeAt, wantContent: wantContent, body)
+            let found = try recover(source, from: resumeAt, wantContent: wantContent, chunked: chunked, body)
             return found.isEmpty ? damage : found
         } catch let error as HandlerError {
             throw error.error
@@ -292,7 +337,7 @@ public final class BundleReader: MessageSource {
     }
 
     /// The block-by-block walk: entries from `resumeAt` on, in stretches of intact blocks.
-    private func recover(_ source: RandomAccessSource, from resumeAt: Int64, wantContent: (String) -> Bool,
+    private func recover(_ source: RandomAccessSource, from resumeAt: Int64, wantContent: (String) -> Bool, chunked: Chunked? = nil,
                          _ body: (TarEntry, UnsafeRawBufferPointer) throws -> Void) throws -> [Damage] {
         let walker = try XZBlockWalker(source)
         var damage: [Damage] = []
@@ -336,7 +381,7 @@ public final class BundleReader: MessageSource {
                 sawDamage = false
                 let run = BlockRunSource(name: path, first: start.content, walker: walker)
                 do {
-                    try walk(TarReader(run), base: start.base, wantContent: wantContent, body, reached: { _ in })
+                    try walk(TarReader(run), base: start.base, wantContent: wantContent, chunked: chunked, body, reached: { _ in })
                 } catch let error as MailKeepError {
                     switch error {
                     case .malformed, .io: break
@@ -388,16 +433,16 @@ public final class BundleReader: MessageSource {
             }
             try body(listed.metadata(source: path, separator: infoSeparator), content)
         }
-        reportLost(damage: damage, met: met, among: order)
+        reportLost(damage: damage, met: met, among: AnySequence(entries))
     }
 
     /// Reports the damage, then every listed message among `paths` that was not met: lost in
     /// the damage, or missing from an archive that is otherwise whole.
-    private func reportLost(damage: [Damage], met: Set<String>, among paths: [String]) {
+    private func reportLost(damage: [Damage], met: Set<String>, among listed: AnySequence<ManifestEntry>) {
         for d in damage { log.add(file: d.file, offset: d.offset, d.description) }
         var lost = 0
-        for relative in paths where !met.contains(relative) {
-            guard let entry = entries[relative] else { continue }
+        for entry in listed where !met.contains(entry.path) {
+            let relative = entry.path
             lost += 1
             log.add(file: DiagnosticFormat.member(relative, of: path), offset: entry.offset,
                     (damage.isEmpty ? "in the manifest but not in the archive" : "lost in the damage") + " (\(Self.describe(entry))); not restored")
@@ -532,8 +577,7 @@ extension BundleReader: SelectiveSource {
     package func candidates(for selection: Selection) -> [ManifestEntry]? {
         guard manifest.problems.isEmpty, !manifestLost else { return nil }
         var chosen: [ManifestEntry] = []
-        for path in order {
-            guard let entry = entries[path] else { continue }
+        for entry in entries {
             if selection.admits(entry.metadata(source: self.path, separator: infoSeparator), size: entry.size, facts: { entry.facts }) {
                 guard entry.offset != nil else { return nil }
                 chosen.append(entry)
@@ -614,6 +658,6 @@ extension BundleReader: SelectiveSource {
             let facts = LazyFacts(content)
             if selection.matches(meta, size: listed.size, facts: { facts.value }) { try body(meta, content, facts) }
         }
-        reportLost(damage: damage, met: met, among: candidates.map(\.path).filter { retry[$0] != nil })
+        reportLost(damage: damage, met: met, among: AnySequence(candidates.filter { retry[$0.path] != nil }))
     }
 }

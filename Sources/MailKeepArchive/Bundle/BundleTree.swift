@@ -74,8 +74,8 @@ public final class BundleTree: MessageSource {
     }
 
     public func forEachMessage(_ body: (MessageMetadata, UnsafeRawBufferPointer) throws -> Void) throws {
-        for relative in manifest.order {
-            guard let listed = manifest.entries[relative] else { continue }
+        for listed in manifest.entries {
+            let relative = listed.path
             let file = FileSystem.join(root, relative)
             if let refusal = try refusal(of: relative) {
                 log.add(file: FileSystem.join(root, "MANIFEST.jsonl"), offset: nil,

@@ -250,8 +250,11 @@ public struct ManifestEntry: Codable, Sendable {
 /// A bundle's manifest as every tool reads it: the entries by path in manifest order, and each
 /// line that could not be used, by number, with the reason.
 ///
-/// A line longer than `longestLine` is passed over without being decoded: no manifest line
-/// mailkeep writes is that long (`BundleWriter` leaves out what would make it so).
+/// It is held in bounded memory: the usable lines are kept in a scratch file (or, for a
+/// manifest given as bytes, in one array), and per entry only where its line is and a 64-bit
+/// hash of its path (about 30 bytes); an entry is decoded again from its line when asked for.
+/// A line longer than `longestLine` is passed over as it streams past, never held: no manifest
+/// line mailkeep writes is that long (`BundleWriter` leaves out what would make it so).
 public struct BundleManifest: Sendable {
     public struct Problem: Sendable {
         /// 1-based line number in MANIFEST.jsonl.
@@ -263,47 +266,187 @@ public struct BundleManifest: Sendable {
 
     public static let longestLine = 16 << 20
 
-    public private(set) var entries: [String: ManifestEntry] = [:]
-    public private(set) var order: [String] = []
-    public private(set) var problems: [Problem] = []
+    private let store: Store
+    public var problems: [Problem] { store.problems }
+    /// The entries by path; iterating gives them in manifest order.
+    public var entries: Entries { Entries(store: store) }
+    /// The entries' paths in manifest order.
+    public var order: Order { Order(store: store) }
 
-    public init() {}
+    public init() { store = Store(spool: nil) }
 
     /// Reads the bytes of MANIFEST.jsonl.
     public init(_ bytes: UnsafeRawBufferPointer) {
-        let decoder = JSONDecoder()
-        var start = 0
-        var lineNumber = 0
-        while start < bytes.count {
-            lineNumber += 1
-            let end = bytes[start...].firstIndex(of: 0x0A) ?? bytes.count
-            defer { start = end + 1 }
-            guard end > start else { continue }
-            guard end - start <= Self.longestLine else {
-                problems.append(Problem(line: lineNumber, what: "line \(lineNumber) is longer than \(Self.longestLine >> 20) MiB; not read"))
-                continue
-            }
-            let entry: ManifestEntry
-            do {
-                entry = try decoder.decode(ManifestEntry.self, from: Data(bytes[start..<end]))
-            } catch let error as DecodingError {
-                problems.append(Problem(line: lineNumber, what: "line \(lineNumber) is not a valid entry: \(describe(error))"))
-                continue
-            } catch {
-                problems.append(Problem(line: lineNumber, what: "line \(lineNumber) is not a valid entry: \(error)"))
-                continue
-            }
-            guard entries[entry.path] == nil else {
-                problems.append(Problem(line: lineNumber, duplicate: entry, what: "line \(lineNumber): \(entry.path) is listed twice"))
-                continue
-            }
-            entries[entry.path] = entry
-            order.append(entry.path)
-        }
+        let builder = Builder(spool: nil)
+        builder.append(bytes)
+        self = builder.finish()
     }
 
     public init(_ bytes: [UInt8]) {
         self = bytes.withUnsafeBytes { BundleManifest($0) }
+    }
+
+    fileprivate init(store: Store) { self.store = store }
+
+    /// The entries by path, and in manifest order when iterated.
+    public struct Entries: Sequence, Sendable {
+        fileprivate let store: Store
+        public var count: Int { store.offsets.count }
+        public var isEmpty: Bool { store.offsets.isEmpty }
+        public subscript(path: String) -> ManifestEntry? { store.find(path).map(\.entry) }
+        /// Every entry, in manifest order.
+        public var values: Entries { self }
+        /// The paths, in manifest order.
+        public var keys: Order { Order(store: store) }
+        public func makeIterator() -> AnyIterator<ManifestEntry> {
+            var i = 0
+            return AnyIterator {
+                while i < store.offsets.count {
+                    defer { i += 1 }
+                    if let entry = store.entry(at: i) { return entry }
+                }
+                return nil
+            }
+        }
+    }
+
+    /// The paths in manifest order, each decoded from its line when asked for.
+    public struct Order: RandomAccessCollection, Sendable {
+        fileprivate let store: Store
+        public var startIndex: Int { 0 }
+        public var endIndex: Int { store.offsets.count }
+        public subscript(position: Int) -> String { store.entry(at: position)?.path ?? "" }
+    }
+
+    /// Reads MANIFEST.jsonl as it streams past, in chunks of any size.
+    public final class Builder {
+        private let store: Store
+        private let decoder = JSONDecoder()
+        private var line: [UInt8] = []
+        private var overlong = false
+        private var lineNumber = 0
+
+        /// `spool`: where the usable lines are kept; nil keeps them in memory.
+        public init(spool: SpoolFile?) { store = Store(spool: spool) }
+
+        /// A builder whose lines go to a new scratch file.
+        public static func spooled() throws -> Builder { Builder(spool: try SpoolFile(purpose: "manifest")) }
+
+        public func append(_ bytes: UnsafeRawBufferPointer) {
+            var start = 0
+            while start < bytes.count {
+                let newline = bytes[start...].firstIndex(of: 0x0A)
+                let end = newline ?? bytes.count
+                if !overlong {
+                    if line.count + (end - start) > BundleManifest.longestLine {
+                        overlong = true
+                        line = []
+                    } else {
+                        line.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
+                    }
+                }
+                guard newline != nil else { break }
+                endLine()
+                start = end + 1
+            }
+        }
+
+        /// The manifest read; a last line without a newline counts.
+        public func finish() -> BundleManifest {
+            if overlong || !line.isEmpty { endLine() }
+            line = []
+            return BundleManifest(store: store)
+        }
+
+        private func endLine() {
+            lineNumber += 1
+            defer { line.removeAll(keepingCapacity: line.count <= 1 << 16); overlong = false }
+            if overlong {
+                store.problems.append(Problem(line: lineNumber, what: "line \(lineNumber) is longer than \(BundleManifest.longestLine >> 20) MiB; not read"))
+                return
+            }
+            guard !line.isEmpty else { return }
+            let entry: ManifestEntry
+            do {
+                entry = try decoder.decode(ManifestEntry.self, from: Data(line))
+            } catch let error as DecodingError {
+                store.problems.append(Problem(line: lineNumber, what: "line \(lineNumber) is not a valid entry: \(describe(error))"))
+                return
+            } catch {
+                store.problems.append(Problem(line: lineNumber, what: "line \(lineNumber) is not a valid entry: \(error)"))
+                return
+            }
+            guard store.find(entry.path) == nil else {
+                store.problems.append(Problem(line: lineNumber, duplicate: entry, what: "line \(lineNumber): \(entry.path) is listed twice"))
+                return
+            }
+            do {
+                try store.add(line, hash: Store.hash(entry.path))
+            } catch {
+                store.problems.append(Problem(line: lineNumber, what: "line \(lineNumber) could not be kept: \(error)"))
+            }
+        }
+    }
+
+    /// The kept lines and their index. Written only while the builder reads; read-only after.
+    fileprivate final class Store: @unchecked Sendable {
+        let spool: SpoolFile?
+        var memory: [UInt8] = []
+        /// Where each entry's line starts, in manifest order, and its length.
+        var offsets: [Int64] = []
+        var lengths: [UInt32] = []
+        /// Path hash to the entry's number; hashes shared by several paths list the others in
+        /// `more`, and a lookup compares the paths decoded from the lines.
+        var index: [UInt64: Int32] = [:]
+        var more: [UInt64: [Int32]] = [:]
+        var problems: [Problem] = []
+
+        init(spool: SpoolFile?) { self.spool = spool }
+
+        /// FNV-1a over the path's bytes: the same in every run.
+        static func hash(_ path: String) -> UInt64 {
+            var h: UInt64 = 0xcbf29ce484222325
+            for byte in path.utf8 { h = (h ^ UInt64(byte)) &* 0x100000001b3 }
+            return h
+        }
+
+        func add(_ line: [UInt8], hash: UInt64) throws {
+            let number = Int32(offsets.count)
+            if let spool {
+                offsets.append(spool.size)
+                try line.withUnsafeBytes { try spool.write($0) }
+            } else {
+                offsets.append(Int64(memory.count))
+                memory.append(contentsOf: line)
+            }
+            lengths.append(UInt32(line.count))
+            if index[hash] == nil { index[hash] = number } else { more[hash, default: []].append(number) }
+        }
+
+        func find(_ path: String) -> (number: Int, entry: ManifestEntry)? {
+            let h = Self.hash(path)
+            guard let first = index[h] else { return nil }
+            for number in [first] + (more[h] ?? []) {
+                if let entry = entry(at: Int(number)), entry.path == path { return (Int(number), entry) }
+            }
+            return nil
+        }
+
+        /// The entry on kept line `number`, decoded again (it decoded when it was read).
+        func entry(at number: Int) -> ManifestEntry? {
+            let length = Int(lengths[number])
+            let bytes: Data
+            if let spool {
+                var buffer = Data(count: length)
+                let n = (try? buffer.withUnsafeMutableBytes { try spool.read(into: $0, at: offsets[number]) }) ?? -1
+                guard n == length else { return nil }
+                bytes = buffer
+            } else {
+                let start = Int(offsets[number])
+                bytes = Data(memory[start..<start + length])
+            }
+            return try? JSONDecoder().decode(ManifestEntry.self, from: bytes)
+        }
     }
 }
 

@@ -42,6 +42,11 @@ public final class SpoolFile: ByteSink, ByteSource {
         try handle.read(into: buffer)
     }
 
+    /// Up to `buffer.count` bytes written so far, from `offset`, without moving the read position.
+    public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws -> Int {
+        try handle.read(into: buffer, at: offset)
+    }
+
     /// Copies everything written so far into `sink`.
     public func copy(to write: (UnsafeRawBufferPointer) throws -> Void) throws {
         try rewind()
