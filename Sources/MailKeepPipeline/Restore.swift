@@ -53,14 +53,15 @@ public struct RestorePlan {
         var summary = Summary()
         // DIR is always a folder tree, even for one folder (mbox: DIR/NAME files).
         let sink = try makeSink(destination: destination, folderCount: 2, options: options, log: log, skipExistingContent: true)
-        var idHashes: [String: String] = [:]
+        // Message-ID to content, both as 64-bit hashes: a few bytes a message, whatever the count.
+        var idHashes: [Int: UInt64] = [:]
         var shared = Set<String>()
         let run = try pipeline(sources, progress: progress).run(into: sink) { meta, _, facts, outcome in
             var c = summary.perFolder[meta.folderPath, default: (0, 0)]
             if outcome == .alreadyPresent { c.skipped += 1 } else { c.restored += 1 }
             summary.perFolder[meta.folderPath] = c
-            if let id = facts.value.messageID, let hash = meta.contentSHA256 {
-                if let other = idHashes[id], other != hash { shared.insert(id) } else { idHashes[id] = hash }
+            if let id = facts.value.messageID, let hash = meta.contentSHA256.flatMap({ UInt64($0.prefix(16), radix: 16) }) {
+                if let other = idHashes[id.hashValue], other != hash { shared.insert(id) } else { idHashes[id.hashValue] = hash }
             }
         }
         summary.restored = run.counts.stored

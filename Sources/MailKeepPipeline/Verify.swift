@@ -120,7 +120,7 @@ package func parseChecksumLines(_ bytes: [UInt8]) -> [(path: String, hash: Strin
 public func verifyBundle(_ path: String, threads: Int = 0, log: WarningLog) -> VerifyReport {
     var report = VerifyReport(target: path, kind: "bundle")
     var actual: [String: (hash: String, size: Int64)] = [:]
-    var manifestBytes: [UInt8]?
+    var manifestRead: BundleManifest?
     var sumsBytes: [UInt8]?
     var headerBytes: [UInt8]?
     var top: String?
@@ -130,7 +130,19 @@ public func verifyBundle(_ path: String, threads: Int = 0, log: WarningLog) -> V
     var damage: [BundleReader.Damage] = []
     do {
         let reader = try BundleReader(unverifiedPath: path, threads: threads, log: log)
-        damage = try reader.forEachEntryRecovering(wantContent: { _ in true }) { entry, content in
+        // The manifest streams past into a scratch file and is hashed as it goes: held whole,
+        // a large one would take memory in proportion to its size.
+        var building: BundleManifest.Builder?
+        var manifestHash = ContentHasher()
+        let chunked = BundleReader.Chunked(wanted: { $0.hasSuffix("/MANIFEST.jsonl") }) { _, at, bytes in
+            if at == 0 {
+                building = try BundleManifest.Builder.spooled()
+                manifestHash = ContentHasher()
+            }
+            building?.append(bytes)
+            manifestHash.update(bytes)
+        }
+        damage = try reader.forEachEntryRecovering(wantContent: { _ in true }, chunked: chunked) { entry, content in
             if top == nil { top = String(entry.path.split(separator: "/").first ?? "") }
             guard let t = top, entry.path.hasPrefix(t + "/") else {
                 report.problem(entry.path, "outside the bundle's top directory \(top ?? "")")
@@ -138,9 +150,14 @@ public func verifyBundle(_ path: String, threads: Int = 0, log: WarningLog) -> V
             }
             let relative = String(entry.path.dropFirst(t.count + 1))
             if actual[relative] != nil { report.problem(relative, "appears twice in the tar") }
+            if relative == "MANIFEST.jsonl" {
+                actual[relative] = (manifestHash.finalizeHex(), entry.size)
+                manifestRead = (building ?? BundleManifest.Builder(spool: nil)).finish()
+                building = nil
+                return
+            }
             actual[relative] = (ContentHasher.sha256Hex(of: content), Int64(content.count))
             switch relative {
-            case "MANIFEST.jsonl": manifestBytes = Array(content)
             case "SHA256SUMS": sumsBytes = Array(content)
             case "mailkeep-bundle.json": headerBytes = Array(content)
             default: break
@@ -157,9 +174,9 @@ public func verifyBundle(_ path: String, threads: Int = 0, log: WarningLog) -> V
     }
     // An xz bundle damaged before its end can still hold its manifest in a block of its own,
     // found through the xz index: then every message past the damage is named below.
-    if !streamComplete, manifestBytes == nil,
+    if !streamComplete, manifestRead == nil,
        let reader = try? BundleReader(unverifiedPath: path, threads: threads, log: log) {
-        manifestBytes = (try? reader.manifestFromXZIndex())?.manifest
+        manifestRead = (try? reader.manifestFromXZIndex())?.manifest
     }
 
     if let headerBytes {
@@ -175,8 +192,7 @@ public func verifyBundle(_ path: String, threads: Int = 0, log: WarningLog) -> V
     }
 
     var manifest = BundleManifest().entries
-    if let manifestBytes {
-        let read = BundleManifest(manifestBytes)
+    if let read = manifestRead {
         manifest = read.entries
         for problem in read.problems {
             if let e = problem.duplicate {
@@ -203,11 +219,11 @@ public func verifyBundle(_ path: String, threads: Int = 0, log: WarningLog) -> V
         else { intact += 1 }
     }
     if !damage.isEmpty {
-        report.notes.append(manifestBytes == nil
+        report.notes.append(manifestRead == nil
             ? "\(actual.keys.filter { $0.hasPrefix("mail/") }.count) messages read from intact blocks; the manifest is lost with the damage"
             : "\(intact) of \(manifest.count) messages intact" + (intact < manifest.count ? "; the others are named above" : "") + " (docs/recovering.md)")
     }
-    if manifestBytes != nil {
+    if manifestRead != nil {
         for path in actual.keys.sorted() where path.hasPrefix("mail/") && manifest[path] == nil {
             report.problem(path, "in the archive but not in the manifest")
         }

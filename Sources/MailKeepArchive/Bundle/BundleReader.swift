@@ -86,7 +86,8 @@ public final class BundleReader: MessageSource {
         var streamed: BundleManifest?
         var headerBytes: [UInt8]?
         if let fast = try? manifestFromXZIndex() {
-            manifestBytes = fast.manifest
+            streamed = fast.manifest
+            manifestBytes = []
             headerBytes = fast.header
         } else {
             // The manifest streams into a scratch file as it goes past: held whole, a large one
@@ -135,8 +136,9 @@ public final class BundleReader: MessageSource {
 
     /// Decodes just the tail of an xz bundle: the manifest starts an xz block of its own, so
     /// the reader looks at block starts from the last one back until one begins with the
-    /// manifest's tar header. The header file is read from the first block the same way.
-    package func manifestFromXZIndex() throws -> (manifest: [UInt8], header: [UInt8]?)? {
+    /// manifest's tar header. The header file is read from the first block the same way. The
+    /// manifest streams into a scratch file, never held whole.
+    package func manifestFromXZIndex() throws -> (manifest: BundleManifest, header: [UInt8]?)? {
         guard spool == nil, !VolumeSource.isFirstVolume(path) else { return nil }
         let index = try XZBlockIndex(path: path)
         func decode(_ offset: Int64, _ length: Int64) throws -> [UInt8] {
@@ -147,24 +149,28 @@ public final class BundleReader: MessageSource {
         for block in index.blocks.reversed() {
             let probe = try decode(block.uncompressedOffset, 2048)
             guard let file = TarHeaderProbe.file(in: probe), file.name.hasSuffix("/MANIFEST.jsonl") else { continue }
-            top = String(file.name.dropLast("/MANIFEST.jsonl".count))
+            let manifestTop = String(file.name.dropLast("/MANIFEST.jsonl".count))
+            // Only SHA256SUMS and the end of the archive may follow the manifest: an entry
+            // hidden after them is met only by reading everything, which refuses it by name
+            // before any message is handed on.
+            let contentStart = block.uncompressedOffset + Int64(file.headerLength)
+            let sumsStart = contentStart + file.size + Int64(TarHeader.padding(after: file.size))
+            guard sumsStart < index.uncompressedSize,
+                  let sums = TarHeaderProbe.file(in: try decode(sumsStart, 2048)), sums.name == "\(manifestTop)/SHA256SUMS" else { return nil }
+            let sumsEnd = sumsStart + Int64(sums.headerLength) + sums.size + Int64(TarHeader.padding(after: sums.size))
+            let endLength = index.uncompressedSize - sumsEnd
+            guard endLength >= 2 * Int64(TarHeader.blockSize), endLength <= 1 << 20,
+                  try decode(sumsEnd, endLength).allSatisfy({ $0 == 0 }) else { return nil }
+            let building = try BundleManifest.Builder.spooled()
+            _ = try index.read(offset: contentStart, length: file.size, into: building)
             // The header is a nicety here: damage in the first block must not hide the manifest.
             var header: [UInt8]?
             if let start = try? decode(0, 8192), let f = TarHeaderProbe.file(in: start), f.name.hasSuffix("/mailkeep-bundle.json"),
                f.headerLength + Int(f.size) <= start.count {
                 header = Array(start[f.headerLength..<(f.headerLength + Int(f.size))])
             }
-            // Only SHA256SUMS and the end of the archive may follow the manifest: an entry
-            // hidden after them is met only by reading everything, which refuses it by name
-            // before any message is handed on.
-            let contentStart = block.uncompressedOffset + Int64(file.headerLength)
-            let tail = try decode(contentStart, index.uncompressedSize - contentStart)
-            let sumsStart = Int(file.size) + TarHeader.padding(after: file.size)
-            guard sumsStart <= tail.count, let sums = TarHeaderProbe.file(in: Array(tail[sumsStart...])),
-                  sums.name == "\(top ?? "")/SHA256SUMS" else { return nil }
-            let sumsEnd = sumsStart + sums.headerLength + Int(sums.size) + TarHeader.padding(after: sums.size)
-            guard sumsEnd + 2 * TarHeader.blockSize <= tail.count, tail[sumsEnd...].allSatisfy({ $0 == 0 }) else { return nil }
-            return (Array(tail[0..<Int(file.size)]), header)
+            top = manifestTop
+            return (building.finish(), header)
         }
         return nil
     }
@@ -192,6 +198,10 @@ public final class BundleReader: MessageSource {
     package struct Chunked {
         var wanted: (String) -> Bool
         var body: (TarEntry, Int64, UnsafeRawBufferPointer) throws -> Void
+        package init(wanted: @escaping (String) -> Bool, body: @escaping (TarEntry, Int64, UnsafeRawBufferPointer) throws -> Void) {
+            self.wanted = wanted
+            self.body = body
+        }
     }
 
     /// The entries of one tar stream (or one intact stretch of it); `reached` hears the tar

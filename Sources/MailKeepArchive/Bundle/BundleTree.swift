@@ -37,7 +37,19 @@ public final class BundleTree: MessageSource {
         self.root = root
         self.log = log
         let manifestPath = FileSystem.join(root, "MANIFEST.jsonl")
-        let manifestBytes = try FileHandleFD.open(reading: manifestPath, followLinks: false).readAll()
+        // Streamed into a scratch file and hashed as it is read: never held whole.
+        let manifestFile = try FileHandleFD.open(reading: manifestPath, followLinks: false)
+        let building = try BundleManifest.Builder.spooled()
+        var manifestHash = ContentHasher()
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            let n = try manifestFile.read(into: buffer)
+            if n == 0 { break }
+            let piece = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
+            building.append(piece)
+            manifestHash.update(piece)
+        }
         let headerPath = FileSystem.join(root, "mailkeep-bundle.json")
         let headerBytes = try FileHandleFD.open(reading: headerPath, followLinks: false).readAll(limit: 1 << 20)
         do {
@@ -46,24 +58,23 @@ public final class BundleTree: MessageSource {
             log.add(file: file, offset: nil, reason + "; read as if it said info separator \":\"")
             header = nil
         }
-        manifest = BundleManifest(manifestBytes)
+        manifest = building.finish()
         for problem in manifest.problems {
             log.add(file: manifestPath, offset: nil, problem.what)
         }
-        try checkListedSum(of: "MANIFEST.jsonl", manifestBytes)
+        try checkListedSum(of: "MANIFEST.jsonl", sha256: manifestHash.finalizeHex())
     }
 
     private var infoSeparator: Character { header?.infoSeparator ?? ":" }
 
     /// Checks a file against its line in SHA256SUMS; a missing list or line is reported.
-    private func checkListedSum(of name: String, _ bytes: [UInt8]) throws {
+    private func checkListedSum(of name: String, sha256 actual: String) throws {
         let sumsPath = FileSystem.join(root, "SHA256SUMS")
         guard let sums = try? FileHandleFD.open(reading: sumsPath, followLinks: false).readAll(limit: 1 << 30) else {
             log.add(file: sumsPath, offset: nil, "missing or unreadable; \(name) not checked")
             return
         }
         let listed = String(decoding: sums, as: UTF8.self).split(separator: "\n").first { $0.hasSuffix("  " + name) }
-        let actual = bytes.withUnsafeBytes { ContentHasher.sha256Hex(of: $0) }
         guard let listed else {
             log.add(file: sumsPath, offset: nil, "does not list \(name)")
             return

@@ -319,7 +319,7 @@ public struct BundleManifest: Sendable {
     }
 
     /// Reads MANIFEST.jsonl as it streams past, in chunks of any size.
-    public final class Builder {
+    public final class Builder: ByteSink {
         private let store: Store
         private let decoder = JSONDecoder()
         private var line: [UInt8] = []
@@ -350,6 +350,10 @@ public struct BundleManifest: Sendable {
                 start = end + 1
             }
         }
+
+        public var name: String { "MANIFEST.jsonl" }
+        public func write(_ bytes: UnsafeRawBufferPointer) { append(bytes) }
+        public func flush() {}
 
         /// The manifest read; a last line without a newline counts.
         public func finish() -> BundleManifest {
