@@ -203,7 +203,9 @@ import Testing
         let packed = try Packed()
         let manifest = try packed.tar.member("/MANIFEST.jsonl")
         let fast = try BundleReader(unverifiedPath: packed.bundle, threads: 0, log: WarningLog()).manifestFromXZIndex()
-        #expect(fast?.manifest == packed.tar.content(of: manifest))
+        let whole = BundleManifest(packed.tar.content(of: manifest))
+        #expect(!whole.entries.isEmpty)
+        #expect(fast.map { $0.manifest.entries.map { [$0.path, $0.sha256] } } == whole.entries.map { [$0.path, $0.sha256] })
 
         // A copy of the first message's member turned into a symlink.
         let message = try #require(packed.tar.members.first { $0.path.contains("/cur/") })

@@ -286,11 +286,13 @@ public final class BundleReader: MessageSource {
         /// Where it starts and ends in the compressed file (volumes counted as one).
         package var start: Int64?
         package var end: Int64?
+        /// Where `file` starts in the compressed bytes (a volume's place in its set).
+        package var startOfFile: Int64 = 0
 
         /// `what`, with the extent of the damage.
         public var description: String {
             guard let start, let end, end > start else { return what }
-            return "\(what); compressed bytes \(start) to \(end) unreadable"
+            return "\(what); compressed bytes \(start - startOfFile) to \(end - startOfFile) unreadable"
         }
     }
 
@@ -354,14 +356,22 @@ public final class BundleReader: MessageSource {
         var pendingStart: (content: [UInt8], base: Int64?)?
         var sawDamage = false
         func note(_ compressed: Range<Int64>, _ reason: String) {
-            let volume = (source as? VolumeSet)?.missing.first { reason.hasPrefix($0 + ":") }
-            let file = volume ?? path
+            var volume = (source as? VolumeSet)?.missing.first { reason.hasPrefix($0 + ":") }
+            if volume == nil, reason.hasSuffix("(cut short)"), let set = source as? VolumeSet,
+               compressed.upperBound == (try? set.size()), let next = set.nextWhenLastIsFull {
+                volume = next
+            }
+            // Damage inside a volume set is named by the volume holding it and the offset there.
+            let located = (source as? VolumeSet)?.locate(compressed.lowerBound) ?? (path: path, offset: compressed.lowerBound)
+            let file = volume ?? located.path
             if let last = damage.last, last.file == file, last.end == compressed.lowerBound {
                 damage[damage.count - 1].end = compressed.upperBound
                 return
             }
-            damage.append(Damage(file: file, offset: volume == nil ? compressed.lowerBound : nil,
-                                 what: volume == nil ? reason : "missing volume", start: compressed.lowerBound, end: compressed.upperBound))
+            var found = Damage(file: file, offset: volume == nil ? located.offset : nil,
+                               what: volume == nil ? reason : "missing volume", start: compressed.lowerBound, end: compressed.upperBound)
+            if volume == nil { found.startOfFile = compressed.lowerBound - located.offset } else { found.start = nil }
+            damage.append(found)
         }
         stepping: while let step = walker.next(decode: { block in
             guard !sawDamage, let offset = block.uncompressedOffset, let size = block.uncompressedSize else { return true }
@@ -460,6 +470,7 @@ public final class BundleReader: MessageSource {
         if !damage.isEmpty {
             log.add(file: path, offset: nil, manifestLost
                 ? "damaged: \(met.count) messages read back from intact blocks; the manifest is lost, so messages lost with it cannot be named"
+                : lost == 0 ? "damaged, but not where messages are: all \(order.count) listed messages read back; see docs/recovering.md"
                 : "damaged: \(lost) of \(order.count) listed messages lost (named above), the rest read back; see docs/recovering.md")
         }
     }

@@ -175,6 +175,20 @@ public final class VolumeSet: RandomAccessSource {
     /// The volumes that are missing, by path.
     public var missing: [String] { volumes.filter { $0.file == nil }.map(\.path) }
 
+    /// The volume holding byte `offset` of the set, and the offset within it.
+    public func locate(_ offset: Int64) -> (path: String, offset: Int64) {
+        guard volumeSize > 0 else { return (name, offset) }
+        let index = min(Int(offset / volumeSize), volumes.count - 1)
+        return (volumes[index].path, offset - Int64(index) * volumeSize)
+    }
+
+    /// The volume after the last one present, when that last one is full: a set cut short
+    /// there has most likely lost its next volume, not been cut inside the last.
+    public var nextWhenLastIsFull: String? {
+        guard let last = volumes.last?.file, (try? last.size()) == volumeSize else { return nil }
+        return VolumeSink.volumePath(String(name.dropLast(4)), volumes.count + 1)
+    }
+
     public func size() throws -> Int64 { total }
 
     public func readable(from offset: Int64) -> Int64 {
