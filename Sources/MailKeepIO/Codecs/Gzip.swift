@@ -130,23 +130,10 @@ public final class GzipDecompressor: ByteSource, EndCheckedSource {
         stream.deallocate()
     }
 
-    /// Damage met after some bytes of a read were decoded: those bytes are returned first, and
-    /// the error on the next read, so a reader gets everything before the damage.
-    private var pendingError: Error?
+    private var damage = DeferredDamage()
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        if let error = pendingError {
-            pendingError = nil
-            throw error
-        }
-        var produced = 0
-        do {
-            return try decode(into: buffer, produced: &produced)
-        } catch {
-            guard produced > 0 else { throw error }
-            pendingError = error
-            return produced
-        }
+        try damage.read { try decode(into: buffer, produced: &$0) }
     }
 
     private func decode(into buffer: UnsafeMutableRawBufferPointer, produced: inout Int) throws -> Int {

@@ -7,6 +7,28 @@ import Glibc
 package let codecBufferSize = 1 << 20
 
 /// What liblzma's return codes mean, for error messages.
+/// Damage met by a decoder after some bytes of a read were decoded: those bytes are returned
+/// first, and the error on the next read, so a reader gets everything before the damage.
+struct DeferredDamage {
+    private var pending: Error?
+
+    /// Runs `decode`, which counts the bytes it has produced in its argument before it throws.
+    mutating func read(_ decode: (inout Int) throws -> Int) throws -> Int {
+        if let error = pending {
+            pending = nil
+            throw error
+        }
+        var produced = 0
+        do {
+            return try decode(&produced)
+        } catch {
+            guard produced > 0 else { throw error }
+            pending = error
+            return produced
+        }
+    }
+}
+
 package func lzmaDescription(_ code: lzma_ret) -> String {
     switch code {
     case LZMA_MEM_ERROR: return "out of memory"
@@ -188,23 +210,10 @@ public final class XZDecompressor: ByteSource {
         }
     }
 
-    /// Damage met after some bytes of a read were decoded: those bytes are returned first, and
-    /// the error on the next read, so a reader gets everything before the damage.
-    private var pendingError: Error?
+    private var damage = DeferredDamage()
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        if let error = pendingError {
-            pendingError = nil
-            throw error
-        }
-        var produced = 0
-        do {
-            return try decode(into: buffer, produced: &produced)
-        } catch {
-            guard produced > 0 else { throw error }
-            pendingError = error
-            return produced
-        }
+        try damage.read { try decode(into: buffer, produced: &$0) }
     }
 
     private func decode(into buffer: UnsafeMutableRawBufferPointer, produced: inout Int) throws -> Int {

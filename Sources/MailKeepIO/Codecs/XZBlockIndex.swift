@@ -130,70 +130,33 @@ public final class XZBlockIndex {
         func malformed(_ reason: String) -> MailKeepError {
             .malformed(path: path, offset: block.compressedOffset, reason: "xz block: \(reason)")
         }
-        let input = UnsafeMutableRawBufferPointer.allocate(byteCount: codecBufferSize, alignment: 16)
-        let output = UnsafeMutableRawBufferPointer.allocate(byteCount: codecBufferSize, alignment: 16)
-        // The block decoder keeps pointers to the stream, the block options and their filter
-        // list, so all three live at fixed heap addresses until it is done.
-        let stream = UnsafeMutablePointer<lzma_stream>.allocate(capacity: 1)
-        stream.initialize(to: mk_lzma_stream_init())
-        let options = UnsafeMutablePointer<lzma_block>.allocate(capacity: 1)
-        options.initialize(to: lzma_block())
-        let filterCount = Int(LZMA_FILTERS_MAX) + 1
-        let filters = UnsafeMutablePointer<lzma_filter>.allocate(capacity: filterCount)
-        filters.initialize(repeating: lzma_filter(id: mk_LZMA_VLI_UNKNOWN, options: nil), count: filterCount)
-        defer {
-            lzma_end(stream)
-            for index in 0..<filterCount { free(filters[index].options) }
-            filters.deallocate()
-            options.deallocate()
-            stream.deallocate()
-            output.deallocate()
-            input.deallocate()
+        var header = [UInt8](repeating: 0, count: 1024)
+        let headerSize = try header.withUnsafeMutableBytes { buffer -> Int in
+            guard try Self.pread(file, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<1]), at: block.compressedOffset) == 1,
+                  buffer[0] != 0 else { throw malformed("missing block header") }
+            let size = (Int(buffer[0]) + 1) * 4
+            guard try Self.pread(file, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<size]), at: block.compressedOffset) == size
+            else { throw malformed("truncated block header") }
+            return size
         }
-
-        let headerBuffer = UnsafeMutableRawBufferPointer(rebasing: input[0..<1024])
-        guard try Self.pread(file, into: UnsafeMutableRawBufferPointer(rebasing: headerBuffer[0..<1]), at: block.compressedOffset) == 1,
-              headerBuffer[0] != 0
-        else { throw malformed("missing block header") }
-        let headerSize = (Int(headerBuffer[0]) + 1) * 4
-        guard try Self.pread(file, into: UnsafeMutableRawBufferPointer(rebasing: headerBuffer[0..<headerSize]), at: block.compressedOffset) == headerSize
-        else { throw malformed("truncated block header") }
-        options.pointee.version = 1
-        options.pointee.header_size = UInt32(headerSize)
-        options.pointee.check = block.check
-        options.pointee.filters = filters
-        var status = lzma_block_header_decode(options, nil, headerBuffer.baseAddress!.assumingMemoryBound(to: UInt8.self))
-        guard status == LZMA_OK else { throw malformed("bad block header: \(lzmaDescription(status))") }
-        status = lzma_block_compressed_size(options, block.unpaddedSize)
-        guard status == LZMA_OK else { throw malformed("block header disagrees with the index") }
-        status = lzma_block_decoder(stream, options)
-        guard status == LZMA_OK else { throw malformed("cannot start the block decoder: \(lzmaDescription(status))") }
-
-        var position = block.compressedOffset + Int64(headerSize)
-        let end = block.compressedOffset + block.totalSize
         var produced = block.uncompressedOffset
-        while true {
-            if stream.pointee.avail_in == 0 && position < end {
-                let wantedBytes = Int(min(Int64(input.count), end - position))
-                let n = try Self.pread(file, into: UnsafeMutableRawBufferPointer(rebasing: input[0..<wantedBytes]), at: position)
-                guard n > 0 else { throw malformed("file ends inside the block") }
-                position += Int64(n)
-                stream.pointee.next_in = UnsafePointer(input.baseAddress!.assumingMemoryBound(to: UInt8.self))
-                stream.pointee.avail_in = n
+        do {
+            _ = try header.withUnsafeBytes { bytes in
+                try XZBlockDecoding.decode(header: UnsafeRawBufferPointer(rebasing: bytes[0..<headerSize]), check: block.check,
+                                           unpaddedSize: block.unpaddedSize, dataStart: block.compressedOffset + Int64(headerSize),
+                                           end: block.compressedOffset + block.totalSize,
+                                           read: { try Self.pread(file, into: $0, at: $1) }) { piece in
+                    let chunk = produced..<(produced + Int64(piece.count))
+                    let overlap = chunk.clamped(to: wanted)
+                    if !overlap.isEmpty {
+                        let start = Int(overlap.lowerBound - chunk.lowerBound)
+                        try sink.write(UnsafeRawBufferPointer(rebasing: piece[start..<(start + overlap.count)]))
+                    }
+                    produced += Int64(piece.count)
+                }
             }
-            stream.pointee.next_out = output.baseAddress!.assumingMemoryBound(to: UInt8.self)
-            stream.pointee.avail_out = output.count
-            status = lzma_code(stream, position < end ? LZMA_RUN : LZMA_FINISH)
-            let count = output.count - stream.pointee.avail_out
-            let chunk = produced..<(produced + Int64(count))
-            let overlap = chunk.clamped(to: wanted)
-            if !overlap.isEmpty {
-                let start = Int(overlap.lowerBound - chunk.lowerBound)
-                try sink.write(UnsafeRawBufferPointer(rebasing: output[start..<(start + overlap.count)]))
-            }
-            produced += Int64(count)
-            if status == LZMA_STREAM_END { break }
-            guard status == LZMA_OK else { throw malformed(lzmaDescription(status)) }
+        } catch let failure as XZBlockDecoding.Failure {
+            throw malformed(failure.reason)
         }
         guard produced == block.uncompressedOffset + block.uncompressedSize else {
             throw malformed("block size disagrees with the index")

@@ -228,33 +228,12 @@ public final class XZBlockWalker {
     private func parseHeader(_ bytes: [UInt8]) -> (compressedSize: Int64?, uncompressedSize: Int64?)? {
         guard bytes.count >= 8, bytes[0] != 0, bytes.count == (Int(bytes[0]) + 1) * 4,
               crc32(bytes[0..<(bytes.count - 4)]) == littleEndian32(bytes[(bytes.count - 4)...]) else { return nil }
-        return withBlockOptions(bytes) { options in
+        return bytes.withUnsafeBytes { header in XZBlockDecoding.withBlockOptions(header: header, check: check) { options in
             let compressed = options.pointee.compressed_size
             let uncompressed = options.pointee.uncompressed_size
             return (compressed == mk_LZMA_VLI_UNKNOWN ? nil : Int64(compressed),
                     uncompressed == mk_LZMA_VLI_UNKNOWN ? nil : Int64(uncompressed))
-        }
-    }
-
-    /// Decodes a block header into liblzma's block options and runs `body` with them.
-    private func withBlockOptions<T>(_ header: [UInt8], _ body: (UnsafeMutablePointer<lzma_block>) -> T?) -> T? {
-        let options = UnsafeMutablePointer<lzma_block>.allocate(capacity: 1)
-        options.initialize(to: lzma_block())
-        let filterCount = Int(LZMA_FILTERS_MAX) + 1
-        let filters = UnsafeMutablePointer<lzma_filter>.allocate(capacity: filterCount)
-        filters.initialize(repeating: lzma_filter(id: mk_LZMA_VLI_UNKNOWN, options: nil), count: filterCount)
-        defer {
-            for index in 0..<filterCount { free(filters[index].options) }
-            filters.deallocate()
-            options.deallocate()
-        }
-        options.pointee.version = 1
-        options.pointee.header_size = UInt32(header.count)
-        options.pointee.check = check
-        options.pointee.filters = filters
-        let status = header.withUnsafeBufferPointer { lzma_block_header_decode(options, nil, $0.baseAddress!) }
-        guard status == LZMA_OK else { return nil }
-        return body(options)
+        } }
     }
 
     /// Decodes one block whole, its check verified; returns its content and where it ends.
@@ -263,47 +242,23 @@ public final class XZBlockWalker {
             .failure(MailKeepError.malformed(path: source.name, offset: block.compressedOffset, reason: reason))
         }
         guard let header = try? readBytes(at: block.compressedOffset, count: headerSize) else { return failure("unreadable") }
-        let stream = UnsafeMutablePointer<lzma_stream>.allocate(capacity: 1)
-        stream.initialize(to: mk_lzma_stream_init())
-        let input = UnsafeMutableRawBufferPointer.allocate(byteCount: codecBufferSize, alignment: 16)
-        let output = UnsafeMutableRawBufferPointer.allocate(byteCount: codecBufferSize, alignment: 16)
-        defer {
-            lzma_end(stream)
-            stream.deallocate()
-            input.deallocate()
-            output.deallocate()
-        }
-        // The decoder keeps pointers to the options and their filters until it is done, so it
-        // runs inside the closure that owns them.
-        let outcome: Result<([UInt8], Int64), Error>? = withBlockOptions(header) { options in
-            guard lzma_block_decoder(stream, options) == LZMA_OK else { return failure("unsupported block options") }
-            var content: [UInt8] = []
-            if let size = block.uncompressedSize, size <= Self.largestBlock { content.reserveCapacity(Int(size)) }
-            var position = block.compressedOffset + Int64(headerSize)
-            while true {
-                if stream.pointee.avail_in == 0 {
-                    let n: Int
-                    do {
-                        n = try source.read(into: input, at: position)
-                    } catch {
-                        return .failure(error)
+        var content: [UInt8] = []
+        if let size = block.uncompressedSize, size <= Self.largestBlock { content.reserveCapacity(Int(size)) }
+        do {
+            let end = try header.withUnsafeBytes { header in
+                try XZBlockDecoding.decode(header: header, check: check, dataStart: block.compressedOffset + Int64(headerSize), end: nil,
+                                           read: { try source.read(into: $0, at: $1) }) { piece in
+                    content.append(contentsOf: piece)
+                    guard Int64(content.count) <= Self.largestBlock else {
+                        throw XZBlockDecoding.Failure(reason: "xz block larger than \(Self.largestBlock >> 20) MiB")
                     }
-                    guard n > 0 else { return failure("the file ends inside this block (cut short)") }
-                    position += Int64(n)
-                    stream.pointee.next_in = UnsafePointer(input.baseAddress!.assumingMemoryBound(to: UInt8.self))
-                    stream.pointee.avail_in = n
                 }
-                stream.pointee.next_out = output.baseAddress!.assumingMemoryBound(to: UInt8.self)
-                stream.pointee.avail_out = output.count
-                let status = lzma_code(stream, LZMA_RUN)
-                content.append(contentsOf: output[0..<(output.count - stream.pointee.avail_out)])
-                if status == LZMA_STREAM_END {
-                    return .success((content, position - Int64(stream.pointee.avail_in)))
-                }
-                guard status == LZMA_OK else { return failure("xz block: \(lzmaDescription(status))") }
-                guard Int64(content.count) <= Self.largestBlock else { return failure("xz block larger than \(Self.largestBlock >> 20) MiB") }
             }
+            return .success((content, end))
+        } catch let error as XZBlockDecoding.Failure {
+            return failure(error.reason.hasPrefix("the file ends") || error.reason.hasPrefix("xz block") ? error.reason : "xz block: \(error.reason)")
+        } catch {
+            return .failure(error)
         }
-        return outcome ?? failure("damaged block header")
     }
 }
