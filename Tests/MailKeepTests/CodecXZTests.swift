@@ -129,39 +129,16 @@ import Testing
 /// A cut or damaged stream gives its reader every byte decoded before the damage, then the
 /// error: an mbox read through it keeps every whole message before the damage.
 @Suite struct CodecDamageTests {
-    @Test func truncatedXZGivesEverythingBeforeTheCutThenTheError() throws {
-        let original = mixedData(count: 2_000_000)
-        let sink = MemorySink()
-        let compressor = try XZCompressor(sink, options: .init(preset: 1, threads: 1))
-        try write(original, to: compressor, chunk: 1 << 20)
-        try compressor.flush()
-        let cut = Array(sink.bytes.prefix(sink.bytes.count * 3 / 4))
-        let decoder = try XZDecompressor(MemorySource(cut), threads: 1)
-        var got: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        var failure: Error?
-        do {
-            while true {
-                let n = try buffer.withUnsafeMutableBytes { try decoder.read(into: $0) }
-                if n == 0 { break }
-                got += buffer[0..<n]
-            }
-        } catch {
-            failure = error
-        }
-        #expect(failure != nil)
-        #expect(got.count > original.count / 2)
-        #expect(Array(original.prefix(got.count)) == got)
-    }
+    static let codecs: [String] = ["xz", "gzip"]
 
-    @Test func truncatedGzipGivesEverythingBeforeTheCutThenTheError() throws {
+    @Test(arguments: codecs) func truncatedStreamGivesEverythingBeforeTheCutThenTheError(codec: String) throws {
         let original = mixedData(count: 2_000_000)
         let sink = MemorySink()
-        let compressor = try GzipCompressor(sink)
+        let compressor: ByteSink = codec == "xz" ? try XZCompressor(sink, options: .init(preset: 1, threads: 1)) : try GzipCompressor(sink)
         try write(original, to: compressor, chunk: 1 << 20)
         try compressor.flush()
-        let cut = Array(sink.bytes.prefix(sink.bytes.count * 3 / 4))
-        let decoder = try GzipDecompressor(MemorySource(cut))
+        let cut = MemorySource(Array(sink.bytes.prefix(sink.bytes.count * 3 / 4)))
+        let decoder: ByteSource = codec == "xz" ? try XZDecompressor(cut, threads: 1) : try GzipDecompressor(cut)
         var got: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         var failure: Error?
