@@ -206,8 +206,10 @@ public func verifyBundle(_ path: String, threads: Int = 0, log: WarningLog) -> V
     }
 
     var intact = 0
-    for path in manifest.keys.sorted() {
-        guard let e = manifest[path] else { continue }
+    // In manifest order, decoded one at a time: a sorted copy of a large manifest's paths
+    // would take memory in proportion to it.
+    for e in manifest.values {
+        let path = e.path
         report.messagesChecked += 1
         guard let a = actual[path] else {
             report.problem(path, streamComplete ? "in the manifest but not in the archive"
@@ -235,7 +237,7 @@ public func verifyBundle(_ path: String, threads: Int = 0, log: WarningLog) -> V
         report.notes.append("\(intact) of \(manifest.count) messages intact" + (intact < manifest.count ? "; the others are named above" : "") + " (docs/recovering.md)")
     }
     if manifestRead != nil {
-        for path in actual.keys.sorted() where path.hasPrefix("mail/") && manifest[path] == nil {
+        for path in actual.keys.filter({ $0.hasPrefix("mail/") && manifest[$0] == nil }).sorted() {
             report.problem(path, "in the archive but not in the manifest")
         }
     }
@@ -253,8 +255,8 @@ public func verifyBundle(_ path: String, threads: Int = 0, log: WarningLog) -> V
             }
             if let m = manifest[path], m.sha256 != hash { report.problem(path, "SHA256SUMS and MANIFEST.jsonl disagree", messageID: m.messageID) }
         }
-        for path in manifest.keys.sorted() where !listed.contains(path) {
-            report.problem(path, "in the manifest but not in SHA256SUMS", messageID: manifest[path]?.messageID)
+        for e in manifest.values where !listed.contains(e.path) {
+            report.problem(e.path, "in the manifest but not in SHA256SUMS", messageID: e.messageID)
         }
     } else if streamComplete {
         report.problem("SHA256SUMS", "missing")
