@@ -99,27 +99,44 @@ public struct VerifyReport {
 }
 
 /// Parses coreutils checksum lines (`HASH  PATH`, and the `\`-escaped form).
-package func parseChecksumLines(_ bytes: [UInt8]) -> [(path: String, hash: String)] {
-    var out: [(String, String)] = []
-    for raw in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
-        var line = Substring(raw)
-        let escaped = line.hasPrefix("\\")
+/// Each `HASH  PATH` line of a SHA256SUMS file in turn, without a copy of the whole list.
+package func forEachChecksumLine(_ bytes: [UInt8], _ body: (_ path: String, _ hash: String) -> Void) {
+    var start = 0
+    while start < bytes.count {
+        let end = bytes[start...].firstIndex(of: 0x0A) ?? bytes.count
+        defer { start = end + 1 }
+        var line = bytes[start..<end]
+        let escaped = line.first == UInt8(ascii: "\\")
         if escaped { line = line.dropFirst() }
         guard line.count > 66 else { continue }
-        let hash = String(line.prefix(64))
-        var path = String(line.dropFirst(66))
+        let hash = String(decoding: line.prefix(64), as: UTF8.self)
+        var path = String(decoding: line.dropFirst(66), as: UTF8.self)
         if escaped { path = path.replacingAll("\\n", with: "\n").replacingAll("\\\\", with: "\\") }
-        out.append((path, hash))
+        body(path, hash)
     }
-    return out
+}
+
+/// A SHA-256 in four words: kept for every message of a bundle, where a hex String would cost
+/// a heap allocation each.
+private struct Digest: Equatable {
+    let words: (UInt64, UInt64, UInt64, UInt64)
+    init(hex: String) {
+        let utf8 = Array(hex.utf8)
+        func word(_ i: Int) -> UInt64 {
+            guard utf8.count == 64 else { return 0 }
+            return UInt64(String(decoding: utf8[(i * 16)..<(i * 16 + 16)], as: UTF8.self), radix: 16) ?? 0
+        }
+        words = (word(0), word(1), word(2), word(3))
+    }
+    static func == (l: Digest, r: Digest) -> Bool { l.words == r.words }
 }
 
 /// Checks a bundle end to end: decompression, tar structure, every file against SHA256SUMS,
 /// every message against the manifest, and the three lists (manifest, SHA256SUMS, entries)
 /// against each other.
-public func verifyBundle(_ path: String, threads: Int = 0, log: WarningLog) -> VerifyReport {
+public func verifyBundle(_ path: String, threads: Int = 0, log: WarningLog) throws -> VerifyReport {
     var report = VerifyReport(target: path, kind: "bundle")
-    var actual: [String: (hash: String, size: Int64)] = [:]
+    var actual: [String: (hash: Digest, size: Int64)] = [:]
     var manifestRead: BundleManifest?
     var sumsBytes: [UInt8]?
     var headerBytes: [UInt8]?
@@ -128,6 +145,9 @@ public func verifyBundle(_ path: String, threads: Int = 0, log: WarningLog) -> V
     // Damage does not end the check: an xz bundle is read on past it, as every reader does,
     // so the report gives the same account as a restore (docs/recovering.md).
     var damage: [BundleReader.Damage] = []
+    // Made before anything is read: a $TMPDIR that cannot hold it is this machine's problem
+    // (exit 2), never a finding about the bundle.
+    var scratch: BundleManifest.Builder? = try BundleManifest.Builder.spooled()
     do {
         let reader = try BundleReader(unverifiedPath: path, threads: threads, log: log)
         // The manifest streams past into a scratch file and is hashed as it goes: held whole,
@@ -136,7 +156,12 @@ public func verifyBundle(_ path: String, threads: Int = 0, log: WarningLog) -> V
         var manifestHash = ContentHasher()
         let chunked = BundleReader.Chunked(wanted: { $0.hasSuffix("/MANIFEST.jsonl") }) { _, at, bytes in
             if at == 0 {
-                building = try BundleManifest.Builder.spooled()
+                if let made = scratch {
+                    building = made
+                    scratch = nil
+                } else {
+                    building = try BundleManifest.Builder.spooled()
+                }
                 manifestHash = ContentHasher()
             }
             building?.append(bytes)
@@ -151,12 +176,12 @@ public func verifyBundle(_ path: String, threads: Int = 0, log: WarningLog) -> V
             let relative = String(entry.path.dropFirst(t.count + 1))
             if actual[relative] != nil { report.problem(relative, "appears twice in the tar") }
             if relative == "MANIFEST.jsonl" {
-                actual[relative] = (manifestHash.finalizeHex(), entry.size)
+                actual[relative] = (Digest(hex: manifestHash.finalizeHex()), entry.size)
                 manifestRead = (building ?? BundleManifest.Builder(spool: nil)).finish()
                 building = nil
                 return
             }
-            actual[relative] = (ContentHasher.sha256Hex(of: content), Int64(content.count))
+            actual[relative] = (Digest(hex: ContentHasher.sha256Hex(of: content)), Int64(content.count))
             switch relative {
             case "SHA256SUMS": sumsBytes = Array(content)
             case "mailkeep-bundle.json": headerBytes = Array(content)
@@ -192,6 +217,7 @@ public func verifyBundle(_ path: String, threads: Int = 0, log: WarningLog) -> V
     }
 
     var manifest = BundleManifest().entries
+    if let failure = manifestRead?.failure { throw failure }
     if let read = manifestRead {
         manifest = read.entries
         for problem in read.problems {
@@ -217,7 +243,7 @@ public func verifyBundle(_ path: String, threads: Int = 0, log: WarningLog) -> V
             continue
         }
         if a.size != e.size { report.problem(path, "size \(a.size), manifest says \(e.size)", messageID: e.messageID) }
-        else if a.hash != e.sha256 { report.problem(path, "SHA-256 differs from the manifest (content damaged)", messageID: e.messageID) }
+        else if a.hash != Digest(hex: e.sha256) { report.problem(path, "SHA-256 differs from the manifest (content damaged)", messageID: e.messageID) }
         else { intact += 1 }
     }
     if !damage.isEmpty, manifestRead == nil {
@@ -243,19 +269,22 @@ public func verifyBundle(_ path: String, threads: Int = 0, log: WarningLog) -> V
     }
 
     if let sumsBytes {
-        var listed = Set<String>()
-        for (path, hash) in parseChecksumLines(sumsBytes) {
-            if !listed.insert(path).inserted { report.problem(path, "listed twice in SHA256SUMS") }
+        // Paths by their hash: one word a message (two paths sharing a 64-bit hash would only
+        // make a "listed twice" report wrong).
+        var listed = Set<Int>()
+        forEachChecksumLine(sumsBytes) { path, hash in
+            if !listed.insert(path.hashValue).inserted { report.problem(path, "listed twice in SHA256SUMS") }
+            let m = manifest[path]
             guard let a = actual[path] else {
-                if streamComplete { report.problem(path, "in SHA256SUMS but not in the archive", messageID: manifest[path]?.messageID) }
-                continue
+                if streamComplete { report.problem(path, "in SHA256SUMS but not in the archive", messageID: m?.messageID) }
+                return
             }
-            if a.hash != hash, manifest[path].map({ $0.sha256 == a.hash }) ?? true {
-                report.problem(path, "SHA-256 differs from SHA256SUMS", messageID: manifest[path]?.messageID)
+            if a.hash != Digest(hex: hash), m.map({ Digest(hex: $0.sha256) == a.hash }) ?? true {
+                report.problem(path, "SHA-256 differs from SHA256SUMS", messageID: m?.messageID)
             }
-            if let m = manifest[path], m.sha256 != hash { report.problem(path, "SHA256SUMS and MANIFEST.jsonl disagree", messageID: m.messageID) }
+            if let m, m.sha256 != hash { report.problem(path, "SHA256SUMS and MANIFEST.jsonl disagree", messageID: m.messageID) }
         }
-        for e in manifest.values where !listed.contains(e.path) {
+        for e in manifest.values where !listed.contains(e.path.hashValue) {
             report.problem(e.path, "in the manifest but not in SHA256SUMS", messageID: e.messageID)
         }
     } else if streamComplete {
@@ -271,9 +300,8 @@ public func verifyChecksummedTree(_ root: String, log: WarningLog) -> VerifyRepo
     let files = WholeFileReader()
     do {
         let (sumBytes, _) = try files.load(FileSystem.join(root, "SHA256SUMS"))
-        let lines = parseChecksumLines(Array(sumBytes))
         var listed = Set<String>()
-        for (path, hash) in lines {
+        forEachChecksumLine(Array(sumBytes)) { path, hash in
             listed.insert(path)
             if path.hasPrefix("mail/") || path.contains("/cur/") || path.contains("/new/") { report.messagesChecked += 1 }
             do {
