@@ -76,6 +76,20 @@ done
 note "flipped byte: $restored of 1000 restored, $lost named as lost ($in_block messages in the damaged block)"
 case_ok flipped_byte_costs_one_block
 
+# --- a flipped byte in the first block: the file is still known as a bundle (its kind is told
+# from the first intact block), and only that block's messages are lost ------------------------
+python3 -c 'import sys; d = bytearray(open(sys.argv[1], "rb").read()); d[5000] ^= 1; open(sys.argv[2], "wb").write(d)' full.tar.xz early.tar.xz
+for tool in mailscan mailverify; do
+    rc=0; $tool early.tar.xz >early.out 2>&1 || rc=$?
+    [ "$rc" -eq 1 ] || { head -3 early.out >&2; fail "$tool on a bundle damaged in its first block exited $rc"; }
+done
+rc=0; mailrestore early.tar.xz -o R-early 2>early.err || rc=$?
+[ "$rc" -eq 1 ] || { head -3 early.err >&2; fail "mailrestore on a bundle damaged in its first block exited $rc"; }
+early_restored=$(restored_hashes R-early | wc -l)
+[ "$early_restored" -gt 900 ] && [ $((early_restored + $(lost_names early.err | wc -l))) -eq 1000 ] || fail "first block damaged: $early_restored restored"
+note "flipped byte in the first block: $early_restored of 1000 restored, the rest named"
+case_ok flipped_byte_in_first_block
+
 # A selection that touches only intact blocks restores all it selects.
 folder=$(python3 -c 'import json
 lost=set(open("expected-lost").read().split())
@@ -114,7 +128,7 @@ case_ok cut_tail
 size=$(stat -c %s full.tar.xz)
 mailpack Mail -o vol.tar.xz --volume-size $((size / 5 + 1)) 2>/dev/null
 [ -f vol.tar.xz.005 ] || fail "expected five volumes"
-mkdir lastgone && cp vol.tar.xz.00[1-4] lastgone/
+mkdir lastgone shortfirst && cp vol.tar.xz.00[1-4] lastgone/ && cp vol.tar.xz.00[1-5] shortfirst/
 rm vol.tar.xz.003
 rc=0; mailrestore vol.tar.xz.001 -o R-vol 2>vol.err || rc=$?
 [ "$rc" -eq 1 ] || { cat vol.err >&2; fail "mailrestore with a missing volume exited $rc"; }
@@ -143,6 +157,18 @@ last_scanned=$( (mailscan lastgone/vol.tar.xz.001 2>/dev/null || true) | wc -l)
 [ "$last_scanned" -eq "$last_restored" ] || fail "mailscan lists $last_scanned, mailrestore restored $last_restored"
 note "last volume of 5 missing: $last_restored of 1000 restored, listed and checked alike"
 case_ok missing_last_volume
+
+# --- the first volume cut short: the later volumes stay where they are (the set's volume size
+# is that of its full volumes), so only the first volume's cut-off block is lost -------------
+truncate -s $(( $(stat -c %s shortfirst/vol.tar.xz.001) * 9 / 10 )) shortfirst/vol.tar.xz.001
+rc=0; mailrestore shortfirst/vol.tar.xz.001 -o R-short 2>short.err || rc=$?
+[ "$rc" -eq 1 ] && grep -q "vol.tar.xz.001: offset [0-9]*: cut short" short.err || { head -3 short.err >&2; fail "a short first volume: exit $rc, not named"; }
+short_restored=$(restored_hashes R-short | wc -l)
+[ "$short_restored" -gt 900 ] && [ $((short_restored + $(lost_names short.err | wc -l))) -eq 1000 ] || fail "short first volume: $short_restored restored"
+rc=0; mailverify shortfirst/vol.tar.xz.001 >short.verify || rc=$?
+lost_names short.err | diff - <(lost_names short.verify) >&2 || fail "mailverify and mailrestore disagree on the short first volume"
+note "first volume cut to 90%: $short_restored of 1000 restored, the rest named"
+case_ok short_first_volume
 
 # --- cut and damaged compressed mbox sources --------------------------------------------------
 gen_mail mbox in.mbox --messages 300 --seed 9 >/dev/null

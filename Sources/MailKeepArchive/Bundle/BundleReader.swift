@@ -129,6 +129,7 @@ public final class BundleReader: MessageSource {
             }
         }
         manifest = streamed ?? BundleManifest(manifestBytes)
+        if let failure = manifest.failure { throw failure }
         for problem in manifest.problems {
             log.add(file: DiagnosticFormat.member("MANIFEST.jsonl", of: path), offset: nil, problem.what)
         }
@@ -436,7 +437,7 @@ public final class BundleReader: MessageSource {
             let offset = tarOffset(entry.contentOffset)
             guard let listed = entries[relative] else {
                 if !manifestLost {
-                    log.add(file: DiagnosticFormat.member(relative, of: path), offset: offset, "not in the manifest; restored with what its name says")
+                    log.add(file: DiagnosticFormat.member(relative, of: path), offset: offset, "not in the manifest; given back as its name describes it")
                 }
                 let parsed = MaildirName.parse(FileSystem.baseName(relative), extraSeparator: infoSeparator)
                 let folder = relative.split(separator: "/").dropFirst().dropLast(2).map(String.init)
@@ -465,7 +466,7 @@ public final class BundleReader: MessageSource {
             let relative = entry.path
             lost += 1
             log.add(file: DiagnosticFormat.member(relative, of: path), offset: entry.offset,
-                    (damage.isEmpty ? "in the manifest but not in the archive" : "lost in the damage") + " (\(Self.describe(entry))); not restored")
+                    (damage.isEmpty ? "in the manifest but not in the archive" : "lost in the damage") + " (\(Self.describe(entry))); not given back")
         }
         if !damage.isEmpty {
             log.add(file: path, offset: nil, manifestLost

@@ -59,6 +59,7 @@ public final class BundleTree: MessageSource {
             header = nil
         }
         manifest = building.finish()
+        if let failure = manifest.failure { throw failure }
         for problem in manifest.problems {
             log.add(file: manifestPath, offset: nil, problem.what)
         }
@@ -146,7 +147,7 @@ public final class BundleTree: MessageSource {
                 case .directory: pending.append(relative)
                 case .regular:
                     guard manifest.entries[relative] == nil, relativeDir.hasSuffix("/cur") || relativeDir.hasSuffix("/new") else { continue }
-                    log.add(file: path, offset: nil, "not in the manifest; restored with what its name says")
+                    log.add(file: path, offset: nil, "not in the manifest; given back as its name describes it")
                     let (content, mtime) = try files.load(path)
                     let parsed = MaildirName.parse(name, extraSeparator: infoSeparator)
                     let folder = relative.split(separator: "/").dropFirst().dropLast(2).map(String.init)

@@ -154,7 +154,6 @@ public final class VolumeSet: RandomAccessSource {
         name = first
         let base = String(first.dropLast(4))
         let firstFile = try FileHandleFD.open(reading: first)
-        volumeSize = try firstFile.size()
         // The highest number present: look a few numbers past each gap, so one or two missing
         // volumes in the middle are found and named.
         var present: [Int: FileHandleFD] = [1: firstFile]
@@ -169,7 +168,24 @@ public final class VolumeSet: RandomAccessSource {
             number += 1
         }
         volumes = (1...last).map { (VolumeSink.volumePath(base, $0), present[$0]) }
-        total = volumeSize * Int64(last - 1) + (try present[last]?.size() ?? 0)
+        // Every volume but the last is full, so the largest of them gives the volume size: a
+        // first volume cut short must not shift every later one.
+        var sizes: [Int64?] = []
+        for volume in volumes { sizes.append(try volume.file?.size()) }
+        volumeSize = max(try firstFile.size(), sizes.dropLast().compactMap { $0 }.max() ?? 0)
+        self.sizes = sizes
+        total = volumeSize * Int64(last - 1) + (sizes[last - 1] ?? 0)
+    }
+
+    /// Each volume's size, nil where it is missing.
+    private let sizes: [Int64?]
+
+    /// The part of volume `index` that is not there: all of a missing one, the tail of one
+    /// that is shorter than the set's volume size (but the last).
+    private func hole(_ index: Int) -> Range<Int64>? {
+        guard index < volumes.count - 1 || sizes[index] == nil else { return nil }
+        let size = sizes[index] ?? 0
+        return size < volumeSize ? size..<volumeSize : nil
     }
 
     /// The volumes that are missing, by path.
@@ -193,9 +209,14 @@ public final class VolumeSet: RandomAccessSource {
 
     public func readable(from offset: Int64) -> Int64 {
         guard volumeSize > 0 else { return offset }
-        var index = Int(offset / volumeSize)
-        while index < volumes.count, volumes[index].file == nil { index += 1 }
-        return max(offset, Int64(index) * volumeSize)
+        var at = offset
+        while at < total {
+            let index = Int(at / volumeSize)
+            let within = at - Int64(index) * volumeSize
+            guard index < volumes.count, let missing = hole(index), missing.contains(within) else { break }
+            at = Int64(index + 1) * volumeSize
+        }
+        return at
     }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws -> Int {
@@ -205,11 +226,16 @@ public final class VolumeSet: RandomAccessSource {
             let index = Int(at / volumeSize)
             let within = at - Int64(index) * volumeSize
             guard index < volumes.count else { break }
-            guard let file = volumes[index].file else {
+            if let missing = hole(index), missing.contains(within) {
                 // What was read before the hole is returned; the next read starts in it.
                 if filled > 0 { break }
-                throw MailKeepError.malformed(path: volumes[index].path, offset: nil, reason: "missing volume")
+                guard volumes[index].file != nil else {
+                    throw MailKeepError.malformed(path: volumes[index].path, offset: nil, reason: "missing volume")
+                }
+                throw MailKeepError.malformed(path: volumes[index].path, offset: missing.lowerBound,
+                                              reason: "cut short: \(missing.lowerBound) bytes, where the set's other volumes have \(volumeSize)")
             }
+            guard let file = volumes[index].file else { break }
             let room = Int(min(Int64(buffer.count - filled), volumeSize - within))
             let n = try file.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled..<(filled + room)]), at: within)
             if n == 0 { break }

@@ -167,16 +167,38 @@ public enum MessageFileKind: Sendable {
         // Only the first bytes matter here; a failed end check is the reader's to report.
         (source as? EndCheckedSource)?.keepsEndCheckApart = true
         var prefix = [UInt8](repeating: 0, count: 65536)
-        let n = try prefix.withUnsafeMutableBytes { buffer in
-            var total = 0
-            while total < buffer.count {
-                let got = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[total...]))
-                if got == 0 { break }
-                total += got
+        var total = 0
+        do {
+            try prefix.withUnsafeMutableBytes { buffer in
+                while total < buffer.count {
+                    let got = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[total...]))
+                    if got == 0 { break }
+                    total += got
+                }
             }
-            return total
+        } catch {
+            // Damage near the start is the readers' to report and read past, not a reason to
+            // call the file unreadable: tell its kind from what was decoded, or else from the
+            // first intact xz block (each of a bundle's blocks starts at a tar member).
+            let kind = prefix.withUnsafeBytes { classify(UnsafeRawBufferPointer(rebasing: $0[0..<total])) }
+            if total > 0, kind != .other { return kind }
+            if let kind = firstIntactXZBlockKind(path) { return kind }
+            throw error
         }
-        return prefix.withUnsafeBytes { classify(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+        return prefix.withUnsafeBytes { classify(UnsafeRawBufferPointer(rebasing: $0[0..<total])) }
+    }
+
+    /// The kind of the first intact xz block's content that tells one, within the first few.
+    private static func firstIntactXZBlockKind(_ path: String) -> MessageFileKind? {
+        guard path != "-", let file = try? FileHandleFD.open(reading: path), let walker = try? XZBlockWalker(file) else { return nil }
+        for _ in 0..<8 {
+            guard let step = walker.next() else { return nil }
+            if case let .block(_, content) = step, !content.isEmpty {
+                let kind = content.withUnsafeBytes { classify(UnsafeRawBufferPointer(rebasing: $0.prefix(65536))) }
+                if kind != .other { return kind }
+            }
+        }
+        return nil
     }
 
     public static func classify(_ prefix: UnsafeRawBufferPointer) -> MessageFileKind {

@@ -197,9 +197,11 @@ public final class XZDecompressor: ByteSource {
     private func startStream() throws {
         var mt = lzma_mt()
         mt.threads = threads
-        // Decoding memory is bounded by what the file's own block sizes need; the limits only
-        // decide when to stop adding threads, never whether to fail.
-        mt.memlimit_threading = max(lzma_physmem() / 4, 64 << 20)
+        // Threads hold whole blocks; past this much, liblzma decodes on one thread, so a file
+        // of huge blocks (one 256 MB block, say) takes no more memory than a small one. A
+        // bundle's own blocks (about 1 MiB) and xz's default ones (24 MiB at -6) fit.
+        // The limits only decide when to stop adding threads, never whether to fail.
+        mt.memlimit_threading = 128 << 20
         mt.memlimit_stop = UInt64.max
         var status = lzma_stream_decoder_mt(stream, &mt)
         if status != LZMA_OK {
