@@ -43,7 +43,7 @@ import Testing
 
     @Test func freshBundleIsClean() throws {
         let packed = try Packed()
-        let report = verifyBundle(packed.bundle, log: WarningLog())
+        let report = try verifyBundle(packed.bundle, log: WarningLog())
         #expect(report.ok, "\(report.humanLines)")
         #expect(report.messagesChecked == packed.manifest.count)
         #expect(report.humanLines.last?.hasSuffix("8 messages checked, all good") == true)
@@ -58,7 +58,7 @@ import Testing
         tar[Int(try #require(victim.offset)) + Int(victim.size) / 2] ^= 0x01
         let damaged = try packed.repacked(tar, as: "damaged.tar.xz")
 
-        let report = verifyBundle(damaged, log: WarningLog())
+        let report = try verifyBundle(damaged, log: WarningLog())
         #expect(!report.ok)
         let named = problems(report, at: victim.path)
         #expect(named.contains { $0.messageID == "m6@example.org" && $0.what.contains("SHA-256 differs from the manifest") })
@@ -85,7 +85,7 @@ import Testing
         tar[member.contentOffset + at] ^= 0x01
         let first = packed.manifest[0]
 
-        let report = verifyBundle(try packed.repacked(tar, as: "damaged.tar.xz"), log: WarningLog())
+        let report = try verifyBundle(try packed.repacked(tar, as: "damaged.tar.xz"), log: WarningLog())
         #expect(problems(report, at: "MANIFEST.jsonl").contains { $0.what.contains("SHA256SUMS") })
         #expect(problems(report, at: first.path).contains { $0.messageID == first.messageID && $0.what.contains("manifest") })
     }
@@ -99,7 +99,7 @@ import Testing
         #expect(tar[member.contentOffset] == UInt8(ascii: "{"))
         tar[member.contentOffset] ^= 0x01
 
-        let report = verifyBundle(try packed.repacked(tar, as: "damaged.tar.xz"), log: WarningLog())
+        let report = try verifyBundle(try packed.repacked(tar, as: "damaged.tar.xz"), log: WarningLog())
         #expect(problems(report, at: "MANIFEST.jsonl").contains { $0.what.contains("line 1 is not a valid entry") })
         #expect(problems(report, at: packed.manifest[0].path).contains { $0.what.contains("not in the manifest") })
     }
@@ -116,7 +116,7 @@ import Testing
         bytes[bytes.count / 2] ^= 0x01
         try writeFile(bundle, bytes)
 
-        let report = verifyBundle(bundle, log: WarningLog())
+        let report = try verifyBundle(bundle, log: WarningLog())
         #expect(!report.ok)
         #expect(!problems(report, at: "(archive)").isEmpty, "\(report.humanLines)")
     }
@@ -132,7 +132,7 @@ import Testing
         bytes[Int(first.compressedOffset) + 64] ^= 0x01
         try writeFile(packed.bundle, bytes)
 
-        let report = verifyBundle(packed.bundle, log: WarningLog())
+        let report = try verifyBundle(packed.bundle, log: WarningLog())
         #expect(!problems(report, at: "(archive)").isEmpty)
         #expect(problems(report, at: "MANIFEST.jsonl").isEmpty, "\(report.humanLines)")
         #expect(report.messagesChecked == packed.manifest.count)
@@ -191,7 +191,7 @@ import Testing
         let lost = log.warnings.filter { $0.message.contains("lost in the damage") }
         #expect(handedOn > 0 && !lost.isEmpty && handedOn + lost.count == reader.order.count, "\(log.warnings)")
 
-        let report = verifyBundle(VolumeSink.volumePath(bundle, 1), log: WarningLog())
+        let report = try verifyBundle(VolumeSink.volumePath(bundle, 1), log: WarningLog())
         #expect(report.problems.contains { $0.file == third })
         #expect(report.problems.filter { $0.what.contains("lost in the damage") }.count == lost.count)
     }
@@ -244,7 +244,7 @@ import Testing
         let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: bundle)))
         try writeFile(bundle, Array(bytes.prefix(bytes.count / 2)))
 
-        let report = verifyBundle(bundle, log: WarningLog())
+        let report = try verifyBundle(bundle, log: WarningLog())
         #expect(!problems(report, at: "(archive)").isEmpty, "\(report.humanLines)")
         #expect(problems(report, at: "MANIFEST.jsonl").contains { $0.what.contains("missing") })
         guard compression == .xz else {
@@ -271,7 +271,7 @@ import Testing
         let damaged = try packed.repacked(packed.tar.rebuilt(Array(0..<cut)), as: "cut.tar.xz")
         #expect(try runTool(["tar", "-tJf", damaged]).status == 0)
 
-        let report = verifyBundle(damaged, log: WarningLog())
+        let report = try verifyBundle(damaged, log: WarningLog())
         #expect(!report.ok)
         #expect(problems(report, at: "MANIFEST.jsonl").contains { $0.what.contains("missing") })
         #expect(throws: MailKeepError.self) { try BundleReader(path: damaged, log: WarningLog()) }
@@ -285,7 +285,7 @@ import Testing
         let gone = try #require(members.firstIndex { $0.path.hasSuffix("/" + victim.path) })
         let damaged = try packed.repacked(packed.tar.rebuilt(members.indices.filter { $0 != gone }), as: "gap.tar.xz")
 
-        let report = verifyBundle(damaged, log: WarningLog())
+        let report = try verifyBundle(damaged, log: WarningLog())
         #expect(problems(report, at: victim.path).contains { $0.messageID == "m4@example.org" && $0.what.contains("not in the archive") })
         #expect(report.problems.allSatisfy { $0.path == victim.path }, "\(report.humanLines)")
     }
@@ -296,7 +296,7 @@ import Testing
         let manifest = try #require(members.firstIndex { $0.path.hasSuffix("/MANIFEST.jsonl") })
         let damaged = try packed.repacked(packed.tar.rebuilt(members.indices.filter { $0 != manifest }), as: "nomanifest.tar.xz")
 
-        let report = verifyBundle(damaged, log: WarningLog())
+        let report = try verifyBundle(damaged, log: WarningLog())
         #expect(problems(report, at: "MANIFEST.jsonl").contains { $0.what.contains("missing") })
         #expect(throws: MailKeepError.self) { try BundleReader(path: damaged, log: WarningLog()) }
     }
@@ -310,7 +310,7 @@ import Testing
         let order = members.indices.flatMap { $0 == twice ? [$0, $0] : [$0] }
         let damaged = try packed.repacked(packed.tar.rebuilt(order), as: "twice.tar.xz")
 
-        let report = verifyBundle(damaged, log: WarningLog())
+        let report = try verifyBundle(damaged, log: WarningLog())
         #expect(problems(report, at: victim.path).contains { $0.what.contains("appears twice") }, "\(report.humanLines)")
     }
 
@@ -323,7 +323,7 @@ import Testing
         let damaged = try packed.repacked(try retarred(packed.tar.tar, replacing: "/MANIFEST.jsonl", with: doubled), as: "doubled.tar.xz")
         let third = packed.manifest[2]
 
-        let report = verifyBundle(damaged, log: WarningLog())
+        let report = try verifyBundle(damaged, log: WarningLog())
         #expect(problems(report, at: third.path).contains { $0.messageID == third.messageID && $0.what.contains("listed twice in MANIFEST.jsonl") })
         let log = WarningLog()
         _ = try BundleReader(path: damaged, log: log)

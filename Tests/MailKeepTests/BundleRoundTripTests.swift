@@ -31,7 +31,7 @@ import Testing
             #expect(back[path] == file, "\(path)")
         }
 
-        let report = verifyBundle(bundle, log: WarningLog())
+        let report = try verifyBundle(bundle, log: WarningLog())
         #expect(report.ok, "\(report.humanLines)")
         #expect(report.messagesChecked == 8)
     }
@@ -155,7 +155,7 @@ import Testing
         try unpackBundle(bundle, to: scratch.file("back.mbox"), format: .mbox)
         let back = try [UInt8](Data(contentsOf: URL(fileURLWithPath: scratch.file("back.mbox"))))
         #expect(String(decoding: back, as: UTF8.self) == mbox)
-        #expect(verifyBundle(bundle, log: WarningLog()).ok)
+        #expect(try verifyBundle(bundle, log: WarningLog()).ok)
     }
 
     /// A bundle cut into 1 MiB volumes reads back from its first volume, and the volumes
@@ -188,7 +188,7 @@ import Testing
         #expect(try runTool(["xz", "-t"], input: joined).status == 0)
 
         let first = scratch.file("mail.tar.xz.001")
-        let report = verifyBundle(first, log: WarningLog())
+        let report = try verifyBundle(first, log: WarningLog())
         #expect(report.ok, "\(report.humanLines)")
         #expect(report.messagesChecked == 20)
         try unpackBundle(first, to: scratch.file("Back"), format: .maildir)

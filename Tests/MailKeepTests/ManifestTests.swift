@@ -159,7 +159,7 @@ import Testing
         #expect(restored.count == 8)
         #expect(log.warnings.contains { $0.file.hasSuffix("[" + victim + "]") && $0.message.contains("not in the manifest") })
 
-        let report = verifyBundle(hostile, log: WarningLog())
+        let report = try verifyBundle(hostile, log: WarningLog())
         #expect(report.problems.contains { $0.path == "MANIFEST.jsonl" && $0.what.hasPrefix("line 2 is not a valid entry: \"size\"") })
         #expect(report.problems.contains { $0.path == "MANIFEST.jsonl" && $0.what.hasPrefix("line 3 is not a valid entry: \"offset\"") })
     }
@@ -178,7 +178,7 @@ import Testing
             #expect(entry.facts.from == .unrecorded && entry.facts.to == .unrecorded, "\(entry.path)")
             #expect(entry.facts.subject != .unrecorded)
         }
-        #expect(verifyBundle(path, log: WarningLog()).ok)
+        #expect(try verifyBundle(path, log: WarningLog()).ok)
 
         // "Team" is the first address of a message also sent to bob: the joined string starts
         // with the first, yet `--to ^bob` is about each address.

@@ -268,6 +268,9 @@ public struct BundleManifest: Sendable {
 
     private let store: Store
     public var problems: [Problem] { store.problems }
+    /// Why the manifest could not be kept in its scratch file, if it could not: the manifest
+    /// is then incomplete, and no reader goes on with it.
+    public var failure: Error? { store.failure }
     /// The entries by path; iterating gives them in manifest order.
     public var entries: Entries { Entries(store: store) }
     /// The entries' paths in manifest order.
@@ -364,6 +367,7 @@ public struct BundleManifest: Sendable {
 
         private func endLine() {
             lineNumber += 1
+            guard store.failure == nil else { return }
             defer { line.removeAll(keepingCapacity: line.count <= 1 << 16); overlong = false }
             if overlong {
                 store.problems.append(Problem(line: lineNumber, what: "line \(lineNumber) is longer than \(BundleManifest.longestLine >> 20) MiB; not read"))
@@ -387,7 +391,9 @@ public struct BundleManifest: Sendable {
             do {
                 try store.add(line, hash: Store.hash(entry.path))
             } catch {
-                store.problems.append(Problem(line: lineNumber, what: "line \(lineNumber) could not be kept: \(error)"))
+                // The scratch file failed (a full or unwritable $TMPDIR): nothing after this
+                // line can be kept either, and the reader stops with this error.
+                store.failure = error
             }
         }
     }
@@ -404,6 +410,7 @@ public struct BundleManifest: Sendable {
         var index: [UInt64: Int32] = [:]
         var more: [UInt64: [Int32]] = [:]
         var problems: [Problem] = []
+        var failure: Error?
 
         init(spool: SpoolFile?) { self.spool = spool }
 
@@ -417,8 +424,9 @@ public struct BundleManifest: Sendable {
         func add(_ line: [UInt8], hash: UInt64) throws {
             let number = Int32(offsets.count)
             if let spool {
-                offsets.append(spool.size)
+                let at = spool.size
                 try line.withUnsafeBytes { try spool.write($0) }
+                offsets.append(at)
             } else {
                 offsets.append(Int64(memory.count))
                 memory.append(contentsOf: line)

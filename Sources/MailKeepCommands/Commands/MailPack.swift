@@ -91,7 +91,7 @@ public struct MailPack: MailKeepCommand {
         var status = log.problemCount > 0 ? ExitStatus.problem : ExitStatus.ok
         if verify {
             let first = options.volumeSize == nil ? output : VolumeSink.volumePath(output, 1)
-            let report = verifyBundle(first, threads: threads, log: log)
+            let report = try verifyBundle(first, threads: threads, log: log)
             for line in report.humanLines { console.diagnose("verify: \(line)") }
             if !report.ok { status = ExitStatus.problem }
         }

@@ -81,9 +81,9 @@ public struct MailVerify: MailKeepCommand {
             }
             return try readThrough(target, kind: "Maildir tree", log: log)
         case .regular:
-            if VolumeSink.isFirstVolumeName(target) { return verifyBundle(target, threads: threads, log: log) }
+            if VolumeSink.isFirstVolumeName(target) { return try verifyBundle(target, threads: threads, log: log) }
             switch try MessageFileKind.sniff(target) {
-            case .bundle: return verifyBundle(target, threads: threads, log: log)
+            case .bundle: return try verifyBundle(target, threads: threads, log: log)
             case .mbox: return try readThrough(target, kind: "mbox", log: log)
             case .message: return try readThrough(target, kind: "message", log: log)
             case .other: throw MailKeepError.unrecognized(path: target, reason: "not a bundle, an mbox or a Maildir")
