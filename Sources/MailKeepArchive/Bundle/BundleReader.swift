@@ -471,7 +471,7 @@ public final class BundleReader: MessageSource {
         if !damage.isEmpty {
             log.add(file: path, offset: nil, manifestLost
                 ? "damaged: \(met.count) messages read back from intact blocks; the manifest is lost, so messages lost with it cannot be named"
-                : lost == 0 ? "damaged, but not where messages are: all \(order.count) listed messages read back; see docs/recovering.md"
+                : lost == 0 ? "damaged, but every one of the \(order.count) listed messages was read; any that failed its checksum is named above; see docs/recovering.md"
                 : "damaged: \(lost) of \(order.count) listed messages lost (named above), the rest read back; see docs/recovering.md")
         }
     }
