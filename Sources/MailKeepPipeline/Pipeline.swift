@@ -38,6 +38,8 @@ public struct Pipeline {
         var folders = Set<[String]>()
         func deliver(_ meta: MessageMetadata, _ content: UnsafeRawBufferPointer, _ facts: LazyFacts) throws {
             var meta = meta
+            // A folder `Inbox` from a bundle or tree read before this rule is the INBOX too.
+            meta.folder = MailTree.inbox(meta.folder)
             retarget?(&meta, content)
             let outcome = try sink.write(meta, content: content)
             summary.messages += 1

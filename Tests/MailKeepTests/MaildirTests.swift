@@ -26,9 +26,11 @@ import Testing
     @Test func folderNamesAreSanitised() {
         let plus = FolderNaming()
         #expect(plus.relativeDirectory(["Archive", "2024"]) == ".Archive.2024")
-        #expect(plus.relativeDirectory(["v1.2"]) == ".v1&AC4-2")
-        #expect(plus.relativeDirectory([".."]).hasPrefix("._&AC4-&AC4-~"))
-        #expect(plus.component("a/b") == "a_b")
+        #expect(plus.relativeDirectory(["v1.2"]) == ".v1\\2e2")
+        #expect(plus.relativeDirectory([".."]) == ".\\2e\\2e")
+        #expect(plus.component("a/b") == "a\\2fb")
+        #expect(FolderNaming.decodedName("v1\\2e2") == "v1.2")
+        // Trees written before the listescape form still read back.
         #expect(FolderNaming.decodedName("v1&AC4-2") == "v1.2")
         let nested = FolderNaming(layout: .nested, utf8Names: true, infoSeparator: "!")
         let parts = nested.relativeDirectory(["..", "x:y", "cur"]).split(separator: "/")
@@ -68,7 +70,9 @@ import Testing
     /// Written, then read back as the original names: Maildir (both layouts) and mbox trees.
     @Test func changedNamesReadBack() throws {
         let names = ["a:b", "a?b", "a_b", "cur", String(repeating: "ü", count: 150), "INBOX", "x.mbox", "y.sbd"]
-        let expected = Set(names.map { [$0] } + [["a:b", "sub?"]])
+        let written = Set(names.map { [$0] } + [["a:b", "sub?"]])
+        // A top-level `INBOX` is the root folder.
+        let expected = Set(written.map { $0 == ["INBOX"] ? [] : $0 })
         let base = NSTemporaryDirectory() + "mailkeep-names-\(UUID().uuidString)"
         for (i, layout) in [MaildirLayout.maildirPlusPlus, .nested, nil].enumerated() {
             let root = base + "/\(i)"
@@ -76,7 +80,7 @@ import Testing
             let sink: MessageSink = try layout.map {
                 try MaildirWriter(root: root, options: .init(naming: FolderNaming(layout: $0, infoSeparator: "!")), log: log)
             } ?? MboxTreeSink(root: root, variant: .mboxrd, log: log)
-            for (n, folder) in expected.sorted(by: { $0.joined(separator: "/") < $1.joined(separator: "/") }).enumerated() {
+            for (n, folder) in written.sorted(by: { $0.joined(separator: "/") < $1.joined(separator: "/") }).enumerated() {
                 var text = "Subject: \(n)\n\nbody\n"
                 _ = try text.withUTF8 { try sink.write(MessageMetadata(folder: folder, received: Int64(n + 1)), content: UnsafeRawBufferPointer($0)) }
             }

@@ -14,10 +14,20 @@ public enum MaildirLayout: String, CaseIterable, Sendable {
 ///
 /// Every path mailkeep writes is built from names this sanitises, so a hostile folder name
 /// (`..`, `a/b`, control characters) cannot escape the target. Names are written in IMAP
-/// modified UTF-7 unless `utf8Names` is set. On a FAT/exFAT/NTFS target (an info separator
-/// other than `:`) characters those file systems reject become `_`. In Maildir++ a `.` inside a
-/// name would start a new level, so it is written as `&AC4-` (the UTF-7 form of `.`), which
-/// reads back as `.`; so is a leading `.` in the nested layout.
+/// modified UTF-7 unless `utf8Names` is set; printable ASCII always stands for itself.
+///
+/// A character a layout cannot hold in a name is written the way Dovecot's `listescape`
+/// plugin writes it: a backslash and two hex digits. In Maildir++ a `.` inside a name would
+/// start a new level, so `Projects.Alpha` is the directory `.Projects\2eAlpha`; a `/` is `\2f`
+/// and a backslash itself `\5c` (in both layouts), and in the nested layout a leading `.` is
+/// `\2e` (a dot-directory is not a folder there). Stock Dovecot lists such a directory as one
+/// selectable folder (`Projects\2eAlpha`; with `listescape` loaded and `\` as its escape
+/// character, as `Projects.Alpha`), and every mailkeep reader gives the original name back
+/// (`decodedName`). Modified UTF-7 is never used for printable ASCII: Dovecot decodes `&AC4-`
+/// to a `.` and then cannot open the folder.
+///
+/// On a FAT/exFAT/NTFS target (an info separator other than `:`) a backslash is not allowed,
+/// so these characters, and those the file systems reject, become `_`.
 ///
 /// A name is changed only where the target needs it, and two folders never share an entry:
 /// where the entry would not read back as the folder's name (a character replaced, a name
@@ -122,7 +132,7 @@ public struct FolderNaming: Sendable {
         var cleaned = ""
         for scalar in name.unicodeScalars {
             switch scalar {
-            case "/", "\\": cleaned.append("_")
+            case "/", "\\": cleaned.unicodeScalars.append(fatSafe ? "_" : scalar)
             case _ where scalar.value < 0x20 || scalar.value == 0x7F: cleaned.append("_")
             case _ where fatSafe && "<>:\"|?*".unicodeScalars.contains(scalar): cleaned.append("_")
             default: cleaned.unicodeScalars.append(scalar)
@@ -131,25 +141,57 @@ public struct FolderNaming: Sendable {
         if fatSafe {
             while let last = cleaned.last, last == "." || last == " " { cleaned.removeLast() }
         }
-        if cleaned.isEmpty || cleaned == "." || cleaned == ".." { cleaned = "_" + cleaned }
-        var encoded = utf8Names ? cleaned : ModifiedUTF7.encode(cleaned)
-        if layout == .maildirPlusPlus {
-            encoded = encoded.split(separator: ".", omittingEmptySubsequences: false).joined(separator: "&AC4-")
-        } else if encoded.hasPrefix(".") {
-            encoded = "&AC4-" + encoded.dropFirst()
+        if cleaned.isEmpty { cleaned = "_" }
+        let encoded = utf8Names ? cleaned : ModifiedUTF7.encode(cleaned)
+        var escaped = ""
+        for (i, scalar) in encoded.unicodeScalars.enumerated() {
+            switch scalar {
+            case "\\": escaped += "\\5c"
+            case "/": escaped += "\\2f"
+            case "." where layout == .maildirPlusPlus || i == 0: escaped += fatSafe ? "_" : "\\2e"
+            default: escaped.unicodeScalars.append(scalar)
+            }
         }
-        return encoded
+        return escaped
     }
 
     /// A nested directory's name read back as `MailTree` does: `NAME.sbd` holds the
-    /// subfolders of NAME (Thunderbird's layout).
+    /// subfolders of NAME (Thunderbird's layout), `NAME.mbox` is folder NAME (Apple Mail's).
     package static func decodedDirectoryName(_ onDisk: String) -> String {
-        decodedName(onDisk.hasSuffix(".sbd") && onDisk.count > 4 ? String(onDisk.dropLast(4)) : onDisk)
+        for suffix in [".sbd", ".mbox"] where onDisk.hasSuffix(suffix) && onDisk.count > suffix.count {
+            return decodedName(String(onDisk.dropLast(suffix.count)))
+        }
+        return decodedName(onDisk)
     }
 
-    /// A directory name read from disk, as a folder name: modified UTF-7 decoded where valid.
+    /// A directory name read from disk, as a folder name: modified UTF-7 decoded where valid,
+    /// then `listescape`'s `\XX` (two hex digits) taken back to the character they stand for.
     public static func decodedName(_ onDisk: String) -> String {
-        ModifiedUTF7.decode(onDisk) ?? onDisk
+        let decoded = ModifiedUTF7.decode(onDisk) ?? onDisk
+        guard decoded.utf8.contains(UInt8(ascii: "\\")) else { return decoded }
+        var bytes: [UInt8] = []
+        let source = Array(decoded.utf8)
+        var i = 0
+        while i < source.count {
+            if source[i] == UInt8(ascii: "\\"), i + 2 < source.count,
+               let high = hexValue(source[i + 1]), let low = hexValue(source[i + 2]), high < 8 {
+                bytes.append(high << 4 | low)
+                i += 3
+            } else {
+                bytes.append(source[i])
+                i += 1
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
     }
 }
 

@@ -318,14 +318,15 @@ public final class MboxTreeSink: MessageSink {
     public func path(for folder: [String]) -> String { placement(for: folder).path }
 
     /// The folder's mbox file, and the entries on the way that do not read back as their folder
-    /// (see `FolderNaming.entry`): at the top, `INBOX` is the root folder's; an entry ending in
+    /// (see `FolderNaming.entry`): at the top, `INBOX` is the root folder's (and `INBOX.sbd/`
+    /// holds its subfolders, as Thunderbird's `Inbox.sbd/`); an entry ending in
     /// `.sbd` would be taken for a directory of subfolders; a mail extension would be dropped.
     private func placement(for folder: [String]) -> (path: String, recorded: [(dir: String, entry: String, name: String)]) {
         guard !folder.isEmpty else { return (FileSystem.join(root, "INBOX"), []) }
         var dir = root
         var recorded: [(String, String, String)] = []
         for (i, name) in folder.enumerated() {
-            let (entry, exact) = naming.entry(name, reserved: i == 0 ? ["inbox"] : []) {
+            let (entry, exact) = naming.entry(name, reserved: folder.count == 1 ? ["inbox"] : []) {
                 $0.hasSuffix(".sbd") ? "" : FolderNaming.decodedName(MailTree.stripMboxExtension($0))
             }
             if !exact { recorded.append((dir, entry, name)) }

@@ -5,11 +5,20 @@ import MailKeepIO
 /// - `cur/` and `new/` make it a Maildir folder; `tmp/` holds unfinished deliveries and is
 ///   skipped (counted in a notice); dot-files there (`.keep`) are ignored.
 /// - `.A.B` directories directly under the root are Maildir++ folders `A/B`.
-/// - `Name.sbd/` directories hold the subfolders of `Name` (Thunderbird's mbox layout); at the
-///   top, an mbox file named `INBOX` is the root folder.
+/// - `Name.sbd/` directories hold the subfolders of `Name` (Thunderbird's mbox layout).
+/// - A top-level folder named `inbox` in any case (Thunderbird's `Inbox` file, mbsync's `INBOX`
+///   directory, Dovecot's `inbox` mbox) is the root folder, the INBOX: a subfolder of that name
+///   is one that Dovecot hides behind its own INBOX. Its messages join those at the root, if
+///   any; both are kept. Its subfolders keep their path (`INBOX/Sub`).
+/// - `Name.mbox/` directories are Apple Mail's export packages: folder `Name`, its messages in
+///   the file `mbox` inside, its subfolders in `Sub.mbox/` packages beside it.
+/// - `.Name.directory/` holds the subfolders of `Name` (KMail's Maildir layout).
 /// - Any other directory is a nested subfolder. A dot-directory below the top is a folder when
-///   it is a Maildir (has `cur/` or `new/`); any other (`.notmuch`, `.git`) is not mail and is
-///   skipped with a notice.
+///   it is a Maildir (has `cur/` or `new/`); any other (`.git`) is not mail and is skipped with
+///   a notice.
+/// - Index and state files and directories that mail clients and servers keep beside the mail
+///   (`knownMetadataFile`, `knownMetadataDirectory`) are skipped without a word; dot-files are
+///   always skipped (KMail's `.Name.index`, mbsync's `.mbsyncstate`, mu's `.noindex`).
 /// - A directory holding `mailkeep-bundle.json` and `MANIFEST.jsonl` is an unpacked bundle:
 ///   below the top it is not read and reported as a problem (exit 1) naming it, so that its
 ///   messages are never silently left out (`SourceList` reads one
@@ -66,9 +75,10 @@ public struct MailTree {
             }
             names.removeAll { ["mailkeep-bundle.json", "MANIFEST.jsonl", "SHA256SUMS"].contains($0) }
         }
+        let isApplePackage = dir.hasSuffix(".mbox") || dir.hasSuffix(".mbox/")
         let isMaildir = try names.contains { try ($0 == "cur" || $0 == "new") && FileSystem.kind(FileSystem.join(dir, $0)) == .directory }
         if isMaildir {
-            units.append(.maildir(path: dir, folder: folder))
+            units.append(.maildir(path: dir, folder: Self.inbox(folder)))
             let tmp = FileSystem.join(dir, "tmp")
             if try FileSystem.kind(tmp) == .directory {
                 let pending = try FileSystem.list(tmp).filter { !$0.hasPrefix(".") }
@@ -83,8 +93,11 @@ public struct MailTree {
             if isMaildir && (name == "cur" || name == "new" || name == "tmp") { continue }
             switch try FileSystem.kind(path) {
             case .directory:
+                if Self.knownMetadataDirectory(name) { continue }
                 if name.hasSuffix(".sbd"), let original = recorded[String(name.dropLast(4))] {
                     subdirectories.append((path, folder + original))
+                } else if name.hasPrefix(".") && name.hasSuffix(".directory") && name.count > 11 {
+                    subdirectories.append((path, folder + [FolderNaming.decodedName(String(name.dropFirst().dropLast(10)))]))
                 } else if top && name.hasPrefix(".") && name.count > 1 && !name.hasPrefix("..") {
                     let parts = name.dropFirst().split(separator: ".", omittingEmptySubsequences: false)
                     if parts.contains(where: \.isEmpty) {
@@ -100,6 +113,8 @@ public struct MailTree {
                     }
                 } else if name.hasSuffix(".sbd") && name.count > 4 {
                     subdirectories.append((path, folder + [FolderNaming.decodedName(String(name.dropLast(4)))]))
+                } else if name.hasSuffix(".mbox") && name.count > 5, try !Self.isMaildir(path) {
+                    subdirectories.append((path, folder + [FolderNaming.decodedName(String(name.dropLast(5)))]))
                 } else {
                     subdirectories.append((path, folder + [FolderNaming.decodedName(name)]))
                 }
@@ -115,11 +130,11 @@ public struct MailTree {
                 }
                 switch kind {
                 case .mbox:
-                    let mboxFolder = top && name == "INBOX" ? folder
+                    let mboxFolder = isApplePackage && name == "mbox" ? folder
                         : folder + (recorded[name] ?? [FolderNaming.decodedName(Self.stripMboxExtension(name))])
-                    units.append(.mbox(path: path, folder: mboxFolder))
+                    units.append(.mbox(path: path, folder: Self.inbox(mboxFolder)))
                 case .message:
-                    units.append(.message(path: path, folder: folder))
+                    units.append(.message(path: path, folder: Self.inbox(folder)))
                 case .bundle:
                     log.notice(file: path, "a bundle inside the tree, skipped (name it as a source of its own to read it)")
                 case .other:
@@ -142,12 +157,35 @@ public struct MailTree {
         try FileSystem.kind(FileSystem.join(path, "cur")) == .directory || FileSystem.kind(FileSystem.join(path, "new")) == .directory
     }
 
-    /// Index and state files that mail clients and servers keep beside the mail.
+    /// A top-level folder named `inbox` in any case is the INBOX, the root folder.
+    package static func inbox(_ folder: [String]) -> [String] {
+        folder.count == 1 && folder[0].lowercased() == "inbox" ? [] : folder
+    }
+
+    /// Index and state files that mail clients and servers keep beside the mail (dot-files
+    /// are passed over anyway):
+    /// - Dovecot: `dovecot.index*`, `dovecot.list.index*`, `dovecot-uidlist`,
+    ///   `dovecot-keywords`, `dovecot-uidvalidity*`, `dovecot.mailbox.log`, `dovecot-acl*`,
+    ///   `dovecot-shared`, `subscriptions`, `maildirfolder`;
+    /// - Courier: `courierimapuiddb`, `courierimapsubscribed`, `courierimapacl`,
+    ///   `courierimapkeywords/`, `courierimaphieracl/`, `courierpop3dsizelist`;
+    /// - Thunderbird: `*.msf`, `msgFilterRules.dat`, `filterlog.html`, `junklog.html`,
+    ///   `popstate.dat`, `mailViews.dat`, `virtualFolders.dat`;
+    /// - Apple Mail packages: `Info.plist`, `table_of_contents`;
+    /// - and `Thumbs.db`, `desktop.ini` that file managers leave.
     package static func knownMetadataFile(_ name: String) -> Bool {
-        let exact: Set<String> = ["maildirfolder", "subscriptions", "courierimapsubscribed", "courierimapuiddb",
-                                  "courierimapkeywords", "msgFilterRules.dat", "popstate.dat", "Thumbs.db"]
+        let exact: Set<String> = ["maildirfolder", "subscriptions", "msgFilterRules.dat", "filterlog.html", "junklog.html",
+                                  "popstate.dat", "mailViews.dat", "virtualFolders.dat", "Info.plist", "table_of_contents",
+                                  "Thumbs.db", "desktop.ini"]
         if exact.contains(name) { return true }
-        return name.hasPrefix("dovecot") || name.hasSuffix(".msf") || name.hasPrefix("courierimap")
+        return name.hasPrefix("dovecot") || name.hasSuffix(".msf") || name.hasPrefix("courierimap") || name.hasPrefix("courierpop3d")
+    }
+
+    /// Directories clients keep for their own state: notmuch's `.notmuch/`, Dovecot's mbox
+    /// indexes `.imap/`, Courier's `courierimapkeywords/` and `courierimaphieracl/`, and the
+    /// `.mozmsgs` search directories Thunderbird keeps beside mbox files on some systems.
+    package static func knownMetadataDirectory(_ name: String) -> Bool {
+        [".notmuch", ".imap", "courierimapkeywords", "courierimaphieracl"].contains(name) || name.hasSuffix(".mozmsgs")
     }
 
     package static func stripMboxExtension(_ name: String) -> String {
