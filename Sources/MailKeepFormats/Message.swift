@@ -116,4 +116,12 @@ public protocol MessageSink: AnyObject {
     func discard()
     /// What the sink did so far.
     var counts: SinkCounts { get }
+    /// Makes `folder` exist even if no message goes into it, so that a tree comes back with its
+    /// empty folders (an empty Trash, Thunderbird's Templates). Called before any message.
+    func prepareFolder(_ folder: [String]) throws
+}
+
+extension MessageSink {
+    /// A sink without folders (one mbox stream, a listing) has nothing to prepare.
+    public func prepareFolder(_ folder: [String]) throws {}
 }

@@ -21,6 +21,9 @@ public struct Pipeline {
     public var progress: ProgressReporter?
     /// Changes a message's metadata on its way to the sink (restore `--into` a folder).
     public var retarget: ((inout MessageMetadata, UnsafeRawBufferPointer) -> Void)?
+    /// Whether every folder of the sources is made in the sink, empty ones too. Only when the
+    /// whole tree goes through (no selection narrows it, no `--into` gathers it in one folder).
+    public var keepsEmptyFolders = true
 
     public init(sources: SourceList, selection: Selection? = nil, progress: ProgressReporter? = nil) {
         self.sources = sources
@@ -49,6 +52,9 @@ public struct Pipeline {
             try observe?(meta, content, facts, outcome)
         }
         do {
+            if keepsEmptyFolders && selection?.selectsEverything ?? true {
+                for folder in sources.folders { try sink.prepareFolder(MailTree.inbox(folder)) }
+            }
             if let selection {
                 try sources.forEachSelected(selection, deliver)
             } else {

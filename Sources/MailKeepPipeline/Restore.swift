@@ -35,6 +35,7 @@ public struct RestorePlan {
     /// The pipeline with this plan's selection, sending messages `--into` their folder.
     private func pipeline(_ sources: SourceList, progress: ProgressReporter?) -> Pipeline {
         var pipeline = Pipeline(sources: sources, selection: selection, progress: progress)
+        pipeline.keepsEmptyFolders = intoFolder == nil
         pipeline.retarget = { [intoFolder] meta, content in
             if let intoFolder { meta.folder = intoFolder }
             // Hashed once here (or known from the bundle) and handed to the sink with the message.

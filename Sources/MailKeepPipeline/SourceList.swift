@@ -76,10 +76,10 @@ public final class SourceList: SelectiveSource {
             switch source.kind {
             case .tree(let tree): return tree.folders.map { prefix(source.path) + $0 }
             case .bundle(let bundle):
-                let folders = Set(bundle.entries.values.map(\.folder)).sorted()
+                let folders = Set(bundle.entries.values.map(\.folder)).union(bundle.header?.folders ?? []).sorted()
                 return folders.map { prefix(source.path) + ($0.isEmpty ? [] : $0.split(separator: "/").map(String.init)) }
             case .bundleTree(let tree):
-                let folders = Set(tree.manifest.entries.values.map(\.folder)).sorted()
+                let folders = Set(tree.manifest.entries.values.map(\.folder)).union(tree.header?.folders ?? []).sorted()
                 return folders.map { prefix(source.path) + ($0.isEmpty ? [] : $0.split(separator: "/").map(String.init)) }
             default: return [prefix(source.path, isMbox: isMbox(source.kind))]
             }

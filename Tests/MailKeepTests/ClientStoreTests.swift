@@ -171,4 +171,75 @@ import Testing
         #expect(read.folders == [[]: ["top"], ["inbox", "Child"]: ["child"]], "\(read.folders)")
         #expect(read.warnings.isEmpty, "\(read.warnings)")
     }
+
+    // MARK: item 7: empty folders
+
+    /// Every folder of the Thunderbird and Dovecot trees, empty ones too, in every output.
+    @Test(arguments: ["maildir++", "nested", "mbox"])
+    func emptyFoldersComeBackInEveryFormat(layout: String) throws {
+        let src = Self.clients + "/thunderbird"
+        let out = Self.scratch("empty-" + layout)
+        let log = WarningLog()
+        let options = layout == "mbox" ? ConvertOptions(format: .mbox)
+            : ConvertOptions(format: .maildir, naming: FolderNaming(layout: MaildirLayout(rawValue: layout)!))
+        _ = try convert(try SourceList([src], log: log), to: out, options: options, log: log)
+        let read = try Self.read(out)
+        #expect(read.folders[["Templates"]] == [], "\(read.folders)")
+        #expect(read.folders[["Archives"]] == [], "\(read.folders)")
+        #expect(read.folders[["Archives", "2024"]] == ["Archived in 2024"])
+        #expect(read.folders.count == 5, "\(read.folders.keys)")
+        if layout == "mbox" {
+            // Thunderbird finds `Archives.sbd/` only beside a file `Archives`.
+            #expect(FileManager.default.fileExists(atPath: out + "/Archives"))
+            #expect(FileManager.default.fileExists(atPath: out + "/Templates"))
+        }
+    }
+
+    /// A Thunderbird parent that holds no message still gets its empty file, even when the
+    /// source had none (a Maildir tree).
+    @Test func aParentWithoutMessagesGetsItsFile() throws {
+        let src = Self.scratch("parent")
+        try Self.write("Subject: deep\n\nx\n", to: src + "/.Projects.Alpha/cur/1.M1P1.host:2,S")
+        try Self.write("Subject: top\n\nx\n", to: src + "/cur/2.M2P2.host:2,S")
+        let out = Self.scratch("parent-out")
+        let log = WarningLog()
+        _ = try convert(try SourceList([src], log: log), to: out, options: ConvertOptions(format: .mbox), log: log)
+        var isDirectory: ObjCBool = false
+        #expect(FileManager.default.fileExists(atPath: out + "/Projects", isDirectory: &isDirectory) && !isDirectory.boolValue)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: out + "/Projects")).isEmpty)
+        #expect(FileManager.default.fileExists(atPath: out + "/Projects.sbd/Alpha"))
+    }
+
+    /// A bundle lists every folder in its header; unpacking and restoring bring the empty
+    /// ones back; a bundle without the list (written before) still reads.
+    @Test func bundlesKeepEmptyFolders() throws {
+        let log = WarningLog()
+        let sources = try SourceList([Self.clients + "/dovecot-maildir"], log: log)
+        let bundle = Self.scratch("empty-bundle") + ".tar.xz"
+        let writer = try BundleWriter(path: bundle, options: BundleOptions(compression: .xz), sources: ["dovecot-maildir"],
+                                      folders: sources.folders, log: log)
+        _ = try Pipeline(sources: sources).run(into: writer)
+        let reader = try BundleReader(path: bundle, log: log)
+        #expect(reader.header?.folders == ["", "Projects.Alpha", "Trash"])
+        let packed = try SourceList([bundle], log: log)
+        #expect(Set(packed.folders) == [[], ["Projects.Alpha"], ["Trash"]])
+        for format in [OutputFormat.maildir, .mbox] {
+            let out = Self.scratch("empty-restore")
+            let plan = RestorePlan(selection: Selection(), intoFolder: nil, options: ConvertOptions(format: format))
+            _ = try plan.restore(packed, into: out, log: log, progress: nil)
+            let read = try Self.read(out)
+            #expect(read.folders[["Trash"]] == [], "\(format): \(read.folders)")
+            #expect(read.folders[["Projects.Alpha"]]?.count == 1, "\(format)")
+        }
+        // A selection restores what it selects, and makes no empty folder.
+        var selection = Selection()
+        selection.folders = ["Projects.Alpha"]
+        let narrowed = Self.scratch("narrowed")
+        _ = try RestorePlan(selection: selection, intoFolder: nil, options: ConvertOptions(format: .maildir))
+            .restore(packed, into: narrowed, log: log, progress: nil)
+        #expect(try Self.read(narrowed).folders[["Trash"]] == nil)
+        // A header without `folders`, as every bundle before had, decodes with none.
+        let old = #"{"format":"mailkeep-bundle","version":2,"info_separator":":","sources":["x"]}"#
+        #expect(try BundleHeader.read(Array(old.utf8), bundle: "old").folders == nil)
+    }
 }

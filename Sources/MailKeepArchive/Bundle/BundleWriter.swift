@@ -89,7 +89,8 @@ public final class BundleWriter: MessageSink {
     public var bundleBytes: Int64 { counted.count }
 
     /// `path` `-` streams the bundle to stdout.
-    public init(path: String, options: BundleOptions, sources: [String], log: WarningLog) throws {
+    /// `folders`: every folder of the sources, empty ones too, for the header.
+    public init(path: String, options: BundleOptions, sources: [String], folders: [[String]]? = nil, log: WarningLog) throws {
         self.path = path
         self.options = options
         self.log = log
@@ -139,7 +140,8 @@ public final class BundleWriter: MessageSink {
             throw error
         }
 
-        let header = BundleHeader(created: created, top: top, infoSeparator: options.infoSeparator, sources: sources)
+        let header = BundleHeader(created: created, top: top, infoSeparator: options.infoSeparator, sources: sources,
+                                  folders: folders.map { Set($0.map { $0.joined(separator: "/") }).sorted() })
         do {
             try addDirectory(top)
             try addSmallFile("mailkeep-bundle.json", Array(try encoder.encode(header)) + [0x0A])
@@ -157,6 +159,28 @@ public final class BundleWriter: MessageSink {
         }
         let safe = FolderNaming(layout: .nested, utf8Names: true, infoSeparator: "!").component(name)
         return safe.hasPrefix("_") ? "mailkeep" : safe
+    }
+
+    /// An empty folder is its directories in the tar (so that `tar -x` gives it back too); the
+    /// header lists it for mailkeep.
+    public func prepareFolder(_ folder: [String]) throws {
+        _ = try addFolderDirectories(folder)
+    }
+
+    /// The folder's directory below the top (`mail/...`), with its cur/, new/ and tmp/ added to
+    /// the tar the first time.
+    private func addFolderDirectories(_ folder: [String]) throws -> String {
+        let folderDir = naming.relativeDirectory(folder)
+        let mailDir = folderDir.isEmpty ? "mail" : "mail/" + folderDir
+        if !directories.contains("\(top)/\(mailDir)/cur") {
+            var prefix = top
+            for part in mailDir.split(separator: "/") {
+                prefix += "/" + part
+                try addDirectory(prefix)
+            }
+            for sub in ["cur", "new", "tmp"] { try addDirectory("\(top)/\(mailDir)/\(sub)") }
+        }
+        return mailDir
     }
 
     private func addDirectory(_ relative: String) throws {
@@ -207,16 +231,7 @@ public final class BundleWriter: MessageSink {
     @discardableResult
     public func write(_ meta: MessageMetadata, content: UnsafeRawBufferPointer) throws -> DeliveryOutcome {
         try endBlockAtMemberBoundary(next: content.count)
-        let folderDir = naming.relativeDirectory(meta.folder)
-        let mailDir = folderDir.isEmpty ? "mail" : "mail/" + folderDir
-        if !directories.contains("\(top)/\(mailDir)/cur") {
-            var prefix = top
-            for part in mailDir.split(separator: "/") {
-                prefix += "/" + part
-                try addDirectory(prefix)
-            }
-            for sub in ["cur", "new", "tmp"] { try addDirectory("\(top)/\(mailDir)/\(sub)") }
-        }
+        let mailDir = try addFolderDirectories(meta.folder)
         // Mutated in place: a copy of a growing set per message would cost O(n) each time.
         var candidates = namers[meta.folder, default: UniqueNamer(naming: naming)].name(for: meta, content: content)
         while !usedNames[mailDir, default: []].insert(fnv1a(candidates.name)).inserted { candidates.next() }

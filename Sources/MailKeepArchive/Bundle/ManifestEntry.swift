@@ -21,18 +21,24 @@ public struct BundleHeader: Codable, Sendable, Equatable {
     /// The character between a message file's unique name and `2,FLAGS` inside the bundle.
     public var infoSeparator: Character
     public var sources: [String]
+    /// Every folder of the packed tree, as the manifest's `folder` names them (`""` the root),
+    /// empty ones too: they hold no message, so the manifest alone cannot bring them back.
+    /// Absent in bundles written before (their folders are those of their messages); older
+    /// readers pass over it, so the version stays.
+    public var folders: [String]?
 
-    public init(created: Int64, top: String, infoSeparator: Character, sources: [String]) {
+    public init(created: Int64, top: String, infoSeparator: Character, sources: [String], folders: [String]? = nil) {
         version = Self.currentVersion
         self.created = created
         tool = "mailkeep \(mailkeepVersion)"
         self.top = top
         self.infoSeparator = infoSeparator
         self.sources = sources
+        self.folders = folders
     }
 
     package enum CodingKeys: String, CodingKey {
-        case format, version, created, tool, top, infoSeparator = "info_separator", sources
+        case format, version, created, tool, top, infoSeparator = "info_separator", sources, folders
     }
 
     public init(from decoder: Decoder) throws {
@@ -52,6 +58,7 @@ public struct BundleHeader: Codable, Sendable, Equatable {
         }
         infoSeparator = first
         sources = try c.decodeIfPresent([String].self, forKey: .sources) ?? []
+        folders = try c.decodeIfPresent([String].self, forKey: .folders)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -63,6 +70,7 @@ public struct BundleHeader: Codable, Sendable, Equatable {
         try c.encodeIfPresent(top, forKey: .top)
         try c.encode(String(infoSeparator), forKey: .infoSeparator)
         try c.encode(sources, forKey: .sources)
+        try c.encodeIfPresent(folders, forKey: .folders)
     }
 
     /// Reads a header file; a version this mailkeep does not know is refused.

@@ -79,7 +79,8 @@ public struct MailPack: MailKeepCommand {
                                     volumeSize: volumeSize.flatMap(parseSize), infoSeparator: infoSeparator.separator)
         try checkDestination(output, isOutsideOf: sources)
         let list = try SourceList(sources, nameMboxFolders: true, log: log)
-        let bundle = try BundleWriter(path: output, options: options, sources: sources, log: log)
+        let bundle = try BundleWriter(path: output, options: options, sources: sources,
+                                      folders: list.folders.map(MailTree.inbox), log: log)
         let summary = try Pipeline(sources: list, progress: ProgressReporter(console: console)).run(into: bundle)
         if list.holdsNoMail {
             console.diagnose("no bundle written")

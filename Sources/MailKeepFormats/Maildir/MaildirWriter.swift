@@ -119,6 +119,11 @@ public final class MaildirWriter: MessageSink {
         try folder.mboxOrder?.note(unique: unique, fromLine: fromLine)
     }
 
+    /// An empty folder is a Maildir with empty `cur/`, `new/` and `tmp/`.
+    public func prepareFolder(_ folder: [String]) throws {
+        _ = try openFolder(folder)
+    }
+
     public func finish() throws {
         try current?.folder.mboxOrder?.flush()
         current = nil

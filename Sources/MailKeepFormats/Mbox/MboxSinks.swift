@@ -338,26 +338,38 @@ public final class MboxTreeSink: MessageSink {
 
     @discardableResult
     public func write(_ metadata: MessageMetadata, content: UnsafeRawBufferPointer) throws -> DeliveryOutcome {
+        let outcome = try sink(for: metadata.folder).write(metadata, content: content)
+        counts.add(outcome, bytes: content.count)
+        return outcome
+    }
+
+    /// An empty folder is an empty file.
+    public func prepareFolder(_ folder: [String]) throws {
+        _ = try sink(for: folder)
+    }
+
+    /// The folder's file, opened (created) on first need. A subfolder's parent gets its file
+    /// too, empty where it holds no message: Thunderbird finds `A.sbd/` only beside a file `A`.
+    private func sink(for folder: [String]) throws -> MboxStreamSink {
         let sink: MboxStreamSink
-        if let s = sinks[metadata.folder] {
+        if let s = sinks[folder] {
             sink = s
         } else {
-            let (file, recorded) = placement(for: metadata.folder)
+            if folder.count > 1 { _ = try self.sink(for: Array(folder.dropLast())) }
+            let (file, recorded) = placement(for: folder)
             try FileSystem.makeDirectory(FileSystem.directoryName(file))
             for (dir, entry, name) in recorded { try FolderNameRecord.note(dir, entry: entry, folder: [name]) }
             sink = skipExistingContent ? try MboxStreamSink(appendingTo: file, variant: variant, log: log)
                                        : try MboxStreamSink(path: file, variant: variant, log: log, bufferSize: 64 << 10)
-            sinks[metadata.folder] = sink
+            sinks[folder] = sink
         }
         // Messages come folder by folder, so the list is short and its last entry usually hits.
-        if recent.last != metadata.folder {
-            if let at = recent.firstIndex(of: metadata.folder) { recent.remove(at: at) }
-            recent.append(metadata.folder)
+        if recent.last != folder {
+            if let at = recent.firstIndex(of: folder) { recent.remove(at: at) }
+            recent.append(folder)
             if recent.count > openLimit { try sinks[recent.removeFirst()]?.suspend() }
         }
-        let outcome = try sink.write(metadata, content: content)
-        counts.add(outcome, bytes: content.count)
-        return outcome
+        return sink
     }
 
     /// Every file is written out and synced before any gets its name, so a run that fails (a

@@ -141,6 +141,11 @@ public struct Selection: Sendable {
 
     public init() {}
 
+    /// True when no criterion is set: every message is selected.
+    public var selectsEverything: Bool {
+        !needsHeaders && folders.isEmpty && withFlags.isEmpty && withoutFlags.isEmpty && minSize == nil && maxSize == nil
+    }
+
     /// True when a criterion needs the message's headers.
     public var needsHeaders: Bool {
         since != nil || until != nil || !from.isEmpty || !to.isEmpty || !subject.isEmpty || !headers.isEmpty || !messageIDs.isEmpty
