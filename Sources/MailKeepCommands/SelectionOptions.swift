@@ -47,6 +47,9 @@ public struct SelectionOptions: ParsableArguments {
     @Option(name: .customLong("no-flag"), help: ArgumentHelp("Lacks Maildir flag F (FS: lacks both; repeat for OR).", valueName: "F"))
     public var noFlags: [String] = []
 
+    @Option(name: .customLong("keyword"), help: ArgumentHelp("Has IMAP keyword NAME ($Forwarded, $Junk, Wichtig; case aside); repeat for OR.", valueName: "name"))
+    public var keywords: [String] = []
+
     @Option(help: ArgumentHelp("At least N bytes (10k, 5M).", valueName: "N"))
     public var minSize: String?
 
@@ -106,6 +109,7 @@ public struct SelectionOptions: ParsableArguments {
         }
         s.withFlags = try flagLetters(flags, "--flag")
         s.withoutFlags = try flagLetters(noFlags, "--no-flag")
+        s.keywords = keywords
         if let minSize {
             guard let n = parseSize(minSize) else { throw ValidationError("--min-size: '\(minSize)' is not a size like 500, 10k or 5M") }
             s.minSize = n

@@ -11,6 +11,12 @@ public struct MessageMetadata: Sendable, Equatable {
     public var folder: [String]
     /// Maildir flags: the sorted, distinct ASCII letters of the `:2,` info part.
     public var flags: String
+    /// IMAP keyword names (`$Forwarded`, `Wichtig`), in the order the source gave them, each
+    /// once (compared without regard to case, as IMAP servers do). Maildir keeps them as the
+    /// letters `a`-`z` of `flags` named by the folder's `dovecot-keywords`: a reader turns the
+    /// letters it can name into names here, and a writer gives the names its target folder's
+    /// letters. A letter no file names stays in `flags`.
+    public var keywords: [String]
     /// True for a message nobody has looked at yet (Maildir `new/`, mbox without `Status: O`).
     public var isNew: Bool
     /// Received time, Unix seconds (Maildir file mtime, the mbox From_ line's date).
@@ -31,12 +37,13 @@ public struct MessageMetadata: Sendable, Equatable {
     public var contentSHA256: String?
 
     public init(
-        folder: [String] = [], flags: String = "", isNew: Bool = false, received: Int64? = nil,
+        folder: [String] = [], flags: String = "", keywords: [String] = [], isNew: Bool = false, received: Int64? = nil,
         fromLine: [UInt8]? = nil, mboxHeaders: [UInt8]? = nil, mboxHeadersOffset: Int = 0,
         uniqueName: String? = nil, source: String = "", sourceOffset: Int64 = 0, contentSHA256: String? = nil
     ) {
         self.folder = folder
         self.flags = flags
+        self.keywords = keywords
         self.isNew = isNew
         self.received = received
         self.fromLine = fromLine

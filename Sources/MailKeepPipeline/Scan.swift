@@ -28,6 +28,7 @@ public struct ScanRecord {
         var j = JSONLine()
         j.add("folder", meta.folderPath)
         j.add("flags", meta.flags)
+        if !meta.keywords.isEmpty { j.add("keywords", meta.keywords) }
         j.add("date", facts.date.map(iso8601UTC))
         j.add("received", meta.received.map(iso8601UTC))
         j.add("from", facts.from.joined(separator: ", "))

@@ -248,6 +248,7 @@ public final class BundleWriter: MessageSink {
                                   flags: meta.flags, isNew: isNew)
         entry.offset = offset
         entry.received = meta.received
+        entry.keywords = meta.keywords
         entry.facts = RecordedFacts(MessageFacts(content: content))
         if let fromLine = meta.fromLine {
             entry.mboxSource = meta.source

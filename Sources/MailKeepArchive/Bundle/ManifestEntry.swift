@@ -166,6 +166,10 @@ public struct ManifestEntry: Codable, Sendable {
         isNew = try c.decodeIfPresent(Bool.self, forKey: .isNew) ?? false
         received = try c.decodeIfPresent(String.self, forKey: .received).map { try isoTime($0, .received, c) }
         keywords = try c.decodeIfPresent([String].self, forKey: .keywords) ?? []
+        // Keyword names become lines of `dovecot-keywords` and header words a reader writes.
+        if let bad = keywords.first(where: { !DovecotKeywords.isValidName($0) }) {
+            throw invalid(.keywords, "\(bad.debugDescription) is not an IMAP keyword")
+        }
 
         // An absent key records nothing; null records that the message has no such header.
         func nullable<T: Sendable & Equatable>(_ key: CodingKeys, _ read: () throws -> T) throws -> Recorded<T?> {
@@ -248,7 +252,7 @@ public struct ManifestEntry: Codable, Sendable {
     public func metadata(source: String, separator: Character) -> MessageMetadata {
         let parsed = MaildirName.parse(FileSystem.baseName(path), extraSeparator: separator)
         return MessageMetadata(folder: folder.isEmpty ? [] : folder.split(separator: "/").map(String.init),
-                               flags: flags, isNew: isNew, received: received, fromLine: fromLine,
+                               flags: flags, keywords: keywords, isNew: isNew, received: received, fromLine: fromLine,
                                mboxHeaders: mboxHeaders, mboxHeadersOffset: Int(mboxHeadersOffset ?? 0),
                                uniqueName: parsed.unique, source: DiagnosticFormat.member(path, of: source), sourceOffset: offset ?? 0,
                                contentSHA256: sha256)

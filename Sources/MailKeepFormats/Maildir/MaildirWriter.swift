@@ -39,6 +39,10 @@ public final class MaildirWriter: MessageSink {
         var namer: UniqueNamer
         /// Opened for the first message that came from an mbox.
         var mboxOrder: MboxOrderRecord?
+        /// The folder's `dovecot-keywords`, read for the first message with keywords.
+        var keywords: DovecotKeywords?
+        /// Names that found no letter here (all 26 taken), each reported once.
+        var keywordsLeftOut: Set<String> = []
         init(path: String, namer: UniqueNamer) {
             self.path = path
             self.namer = namer
@@ -101,7 +105,8 @@ public final class MaildirWriter: MessageSink {
             candidates.next()
         }
         try recordMboxOrder(meta, candidates.name, in: folder)
-        let delivery = Delivery(candidates: candidates, isNew: meta.isNew && meta.flags.isEmpty, flags: meta.flags,
+        let flags = try flagsWithKeywordLetters(meta, in: folder)
+        let delivery = Delivery(candidates: candidates, isNew: meta.isNew && meta.flags.isEmpty, flags: flags,
                                 received: meta.received, directories: directories)
         if let thread {
             try thread.submit(delivery, content: content)
@@ -112,11 +117,34 @@ public final class MaildirWriter: MessageSink {
         return outcome == .renamed || candidates.name != asked ? .renamed : .written
     }
 
-    /// Keeps the message's place in its mbox and its From_ line (`MboxOrderRecord`).
+    /// The message's flags plus the letters its keywords have in this folder: the letters of
+    /// the folder's `dovecot-keywords`, which gets the names it lacks (`DovecotKeywords.merge`)
+    /// before any file uses their letters. A name that does not fit in Dovecot's 26 letters
+    /// is reported, once per folder, and the message is stored without it.
+    private func flagsWithKeywordLetters(_ meta: MessageMetadata, in folder: Folder) throws -> String {
+        guard !meta.keywords.isEmpty else { return meta.flags }
+        var names = try folder.keywords ?? DovecotKeywords.load(folder: folder.path)
+        if meta.keywords.contains(where: { names.letter(for: $0) == nil }) {
+            names = try DovecotKeywords.merge(meta.keywords, intoFolder: folder.path)
+        }
+        folder.keywords = names
+        var letters = Array(meta.flags.utf8)
+        for name in meta.keywords {
+            if let letter = names.letter(for: name) {
+                letters.append(letter)
+            } else if folder.keywordsLeftOut.insert(name.lowercased()).inserted {
+                log.add(file: FileSystem.join(folder.path, DovecotKeywords.fileName), offset: nil,
+                        "keyword \(name) left out of \(meta.source)'s file name and those after it: a Maildir folder holds at most \(DovecotKeywords.limit) keywords")
+            }
+        }
+        return MaildirName.normalizedFlags(String(decoding: letters, as: UTF8.self))
+    }
+
+    /// Keeps the message's place in its mbox, its From_ line and state headers (`MboxOrderRecord`).
     private func recordMboxOrder(_ meta: MessageMetadata, _ unique: String, in folder: Folder) throws {
         guard let fromLine = meta.fromLine else { return }
         if folder.mboxOrder == nil { folder.mboxOrder = MboxOrderRecord(folder: folder.path) }
-        try folder.mboxOrder?.note(unique: unique, fromLine: fromLine)
+        try folder.mboxOrder?.note(unique: unique, fromLine: fromLine, headers: meta.mboxHeaders, headersOffset: meta.mboxHeadersOffset)
     }
 
     /// An empty folder is a Maildir with empty `cur/`, `new/` and `tmp/`.
@@ -229,7 +257,9 @@ private final class Deliverer {
         let directory = delivery.isNew ? delivery.directories.new : delivery.directories.cur
         while true {
             let unique = candidates.name
-            let fileName = delivery.isNew ? unique : MaildirName.fileName(unique: unique, flags: delivery.flags, separator: separator)
+            // A new message with keywords keeps them in `new/`, as Dovecot saves one.
+            let fileName = delivery.isNew && delivery.flags.isEmpty
+                ? unique : MaildirName.fileName(unique: unique, flags: delivery.flags, separator: separator)
             if try FileSystem.deliver(content, modified: delivery.received, as: fileName, in: directory,
                                       staging: delivery.directories.tmp, stagingName: unique) {
                 return candidates.attempt == first ? .written : .renamed

@@ -15,6 +15,16 @@ import Darwin
 /// same file. `X-Mozilla-Status` is read for flags but left in the content: Thunderbird keeps
 /// other state in it that no Maildir flag can hold.
 ///
+/// Dovecot's mbox state is mailbox state too, taken out the same way, so a converted message
+/// is what Dovecot serves over IMAP (it hides these fields): `X-IMAPbase` (UIDVALIDITY, next
+/// UID and the mailbox's keyword names, on the first message), `X-IMAP` (on its pseudo
+/// message), `X-UID`, and `X-Keywords`, the message's keyword names separated by spaces
+/// (Dovecot pads the field with spaces to rewrite it in place; commas are read as separators
+/// too). `X-Mozilla-Keys`, Thunderbird's keyword names, is read as keywords and, like
+/// `X-Mozilla-Status`, left in the content. The UIDs are not carried into other formats: a
+/// Maildir and an IMAP server number messages themselves; the verbatim lines still bring
+/// them back in an mbox rebuilt from the same state.
+///
 /// Only the last field of each of those names is mailbox state; earlier ones belong to the
 /// message (one saved from an mbox into a Maildir often keeps its old `Status:` line). The
 /// writer keeps that true: when the content carries such a field of its own, it writes its own
@@ -35,6 +45,13 @@ package enum MboxMetadataHeaders {
         package var hasStatus: Bool { lastRanges[.status] != nil }
         package var hasXStatus: Bool { lastRanges[.xStatus] != nil }
         package var hasContentLength: Bool { lastRanges[.contentLength] != nil }
+        package var hasXKeywords: Bool { lastRanges[.xKeywords] != nil }
+        /// Whether the content holds Dovecot's UID fields of its own (`X-IMAPbase`, `X-IMAP`, `X-UID`).
+        package var hasUIDFields: [StaticString] {
+            [(Field.xIMAPbase, "X-IMAPbase"), (.xIMAP, "X-IMAP"), (.xUID, "X-UID")].compactMap { lastRanges[$0.0] != nil ? $0.1 : nil }
+        }
+        package var xKeywords: [UInt8]?
+        package var mozillaKeys: [UInt8]?
         package var status: [UInt8]?
         package var xStatus: [UInt8]?
         package var mozillaStatus: [UInt8]?
@@ -45,7 +62,7 @@ package enum MboxMetadataHeaders {
         package var headerEnd: Int = 0
     }
 
-    fileprivate enum Field { case status, xStatus, contentLength, mozillaStatus }
+    fileprivate enum Field { case status, xStatus, contentLength, mozillaStatus, xKeywords, xIMAPbase, xIMAP, xUID, mozillaKeys }
 
     /// Scans the header block of `message` for the metadata fields.
     package static func extract(_ message: UnsafeRawBufferPointer) -> Extracted {
@@ -56,9 +73,12 @@ package enum MboxMetadataHeaders {
         var current: (field: Field, start: Int)?
         func close(at end: Int) {
             guard let c = current else { return }
-            if c.field != .mozillaStatus { result.lastRanges[c.field] = c.start..<end }
+            if c.field != .mozillaStatus && c.field != .mozillaKeys { result.lastRanges[c.field] = c.start..<end }
             let value = valueBytes(message, c.start, end)
             switch c.field {
+            case .xKeywords: result.xKeywords = value
+            case .mozillaKeys: result.mozillaKeys = value
+            case .xIMAPbase, .xIMAP, .xUID: break
             case .status: result.status = value
             case .xStatus: result.xStatus = value
             case .mozillaStatus: result.mozillaStatus = value
@@ -114,6 +134,11 @@ package enum MboxMetadataHeaders {
         if named("x-status") { return .xStatus }
         if named("content-length") { return .contentLength }
         if named("x-mozilla-status") { return .mozillaStatus }
+        if named("x-keywords") { return .xKeywords }
+        if named("x-uid") { return .xUID }
+        if named("x-imapbase") { return .xIMAPbase }
+        if named("x-imap") { return .xIMAP }
+        if named("x-mozilla-keys") { return .mozillaKeys }
         return nil
     }
 
@@ -167,6 +192,36 @@ package enum MboxMetadataHeaders {
         }
         let flags = String(decoding: set.sorted(), as: UTF8.self)
         return (flags, flags.isEmpty && !old)
+    }
+
+    /// Keyword names from `X-Keywords` and `X-Mozilla-Keys`, in order, each once (case aside).
+    package static func keywords(xKeywords: [UInt8]?, mozillaKeys: [UInt8]?) -> [String] {
+        var out: [String] = []
+        var seen = Set<String>()
+        for field in [xKeywords, mozillaKeys] {
+            guard let field else { continue }
+            for word in field.split(whereSeparator: { $0 == 0x20 || $0 == 0x09 || $0 == 0x2C }) {
+                let name = String(decoding: word, as: UTF8.self)
+                if DovecotKeywords.isValidName(name), seen.insert(name.lowercased()).inserted { out.append(name) }
+            }
+        }
+        return out
+    }
+
+    package static func keywords(_ e: Extracted) -> [String] {
+        keywords(xKeywords: e.xKeywords, mozillaKeys: e.mozillaKeys)
+    }
+
+    /// Whether two keyword lists name the same keywords, order and case aside.
+    package static func sameKeywords(_ a: [String], _ b: [String]) -> Bool {
+        Set(a.map { $0.lowercased() }) == Set(b.map { $0.lowercased() })
+    }
+
+    /// A fresh `X-Keywords` line, as Dovecot writes it (names separated by spaces, without its
+    /// padding); none without keywords unless `always`.
+    package static func keywordsLine(_ keywords: [String], crlf: Bool, always: Bool = false) -> [UInt8] {
+        guard !keywords.isEmpty || always else { return [] }
+        return Array("X-Keywords: \(keywords.joined(separator: " "))\(crlf ? "\r\n" : "\n")".utf8)
     }
 
     /// Fresh `Status` / `X-Status` lines for a message's flags (none for a new message without

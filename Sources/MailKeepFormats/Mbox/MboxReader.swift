@@ -286,7 +286,8 @@ public final class MboxReader: MessageSource {
                       scratch: inout [UInt8], _ body: (MessageMetadata, UnsafeRawBufferPointer) throws -> Void) throws {
         let extracted = MboxMetadataHeaders.extract(raw)
         let (flags, isNew) = MboxMetadataHeaders.flags(extracted)
-        var meta = MessageMetadata(folder: folder, flags: flags, isNew: isNew, received: parsed.time,
+        var meta = MessageMetadata(folder: folder, flags: flags, keywords: MboxMetadataHeaders.keywords(extracted),
+                                   isNew: isNew, received: parsed.time,
                                    fromLine: fromLine, source: name, sourceOffset: offset)
         var cuts: [Range<Int>] = []
         let headerCuts = extracted.ranges

@@ -43,12 +43,17 @@ public final class MboxWriter {
         let header = MboxMetadataHeaders.extract(content)
         let bodyLength = content.count - header.bodyStart
         var insert: (at: Int, lines: [UInt8])?
-        if let kept = meta.mboxHeaders, keptHeadersAgree(kept, meta: meta, bodyLength: bodyLength) {
+        if let kept = meta.mboxHeaders, keptHeadersAgree(kept, meta: meta, contentHeader: header, bodyLength: bodyLength) {
             insert = (min(meta.mboxHeadersOffset, header.headerEnd), kept)
         } else {
-            // Fields the content has of its own are followed by ours (see MboxMetadataHeaders).
-            var lines = MboxMetadataHeaders.statusLines(flags: meta.flags, isNew: meta.isNew, crlf: crlf,
-                                                        alwaysStatus: header.hasStatus, alwaysXStatus: header.hasXStatus)
+            // Fields the content has of its own are followed by ours (see MboxMetadataHeaders);
+            // Dovecot's UID fields go only where the content has its own, and then empty: the
+            // UIDs of another mailbox mean nothing here, and Dovecot numbers what has none.
+            var lines: [UInt8] = []
+            for name in header.hasUIDFields { lines += Array("\(name): ".utf8) + eol }
+            lines += MboxMetadataHeaders.statusLines(flags: meta.flags, isNew: meta.isNew, crlf: crlf,
+                                                     alwaysStatus: header.hasStatus, alwaysXStatus: header.hasXStatus)
+            lines += MboxMetadataHeaders.keywordsLine(meta.keywords, crlf: crlf, always: header.hasXKeywords)
             if variant == .mboxcl2 || header.hasContentLength { lines += Array("Content-Length: \(bodyLength)".utf8) + eol }
             if !lines.isEmpty { insert = (header.headerEnd, lines) }
         }
@@ -68,13 +73,16 @@ public final class MboxWriter {
 
     public func flush() throws { try sink.flush() }
 
-    /// The kept metadata lines go back verbatim only while they say what the flags say (and,
-    /// in mboxcl2, count the body right).
-    private func keptHeadersAgree(_ kept: [UInt8], meta: MessageMetadata, bodyLength: Int) -> Bool {
+    /// The kept metadata lines go back verbatim only while they say what the flags and
+    /// keywords say (and, in mboxcl2, count the body right).
+    private func keptHeadersAgree(_ kept: [UInt8], meta: MessageMetadata, contentHeader: MboxMetadataHeaders.Extracted,
+                                  bodyLength: Int) -> Bool {
         kept.withUnsafeBytes { raw in
             let e = MboxMetadataHeaders.extract(raw)
             let (flags, isNew) = MboxMetadataHeaders.flags(e)
             guard flags == meta.flags, isNew == meta.isNew else { return false }
+            let keywords = MboxMetadataHeaders.keywords(xKeywords: e.xKeywords, mozillaKeys: contentHeader.mozillaKeys)
+            guard MboxMetadataHeaders.sameKeywords(keywords, meta.keywords) else { return false }
             if variant == .mboxcl2 { return e.contentLength == bodyLength }
             return true
         }

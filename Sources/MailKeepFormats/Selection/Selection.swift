@@ -109,7 +109,7 @@ public struct RecordedFacts: Sendable {
                   summary: facts.summary ?? MessageSummary([]))
     }
 
-    /// Nothing recorded: only folder, flags and size can decide.
+    /// Nothing recorded: only folder, flags, keywords and size can decide.
     public static let none = RecordedFacts(date: .unrecorded, from: .unrecorded, to: .unrecorded, subject: .unrecorded,
                                            messageID: .unrecorded)
 }
@@ -136,6 +136,11 @@ public struct Selection: Sendable {
     public var withFlags: [String] = []
     /// Each value is a set of flag letters a message must all lack; repeated values OR.
     public var withoutFlags: [String] = []
+    /// IMAP keyword names a message must have one of (`--keyword`, case aside).
+    public var keywords: [String] = [] {
+        didSet { foldedKeywords = Set(keywords.map { $0.lowercased() }) }
+    }
+    private var foldedKeywords: Set<String> = []
     public var minSize: Int64?
     public var maxSize: Int64?
 
@@ -175,6 +180,7 @@ public struct Selection: Sendable {
         if let maxSize, size > maxSize { return false }
         if !withFlags.isEmpty, !withFlags.contains(where: { $0.allSatisfy(meta.flags.contains) }) { return false }
         if !withoutFlags.isEmpty, !withoutFlags.contains(where: { !$0.contains(where: meta.flags.contains) }) { return false }
+        if !foldedKeywords.isEmpty, !meta.keywords.contains(where: { foldedKeywords.contains($0.lowercased()) }) { return false }
         if !folders.isEmpty {
             let path = meta.folderPath.isEmpty ? "INBOX" : meta.folderPath
             guard folders.contains(where: { fnmatch($0, path, 0) == 0 }) else { return false }

@@ -22,6 +22,14 @@ public final class MailTreeReader: MessageSource {
             switch unit {
             case let .maildir(path, folder):
                 let record = MboxOrderRecord.load(path)
+                let keywordNames: DovecotKeywords
+                do {
+                    keywordNames = try DovecotKeywords.load(folder: path)
+                } catch {
+                    log.add(file: FileSystem.join(path, DovecotKeywords.fileName), offset: nil,
+                            "not read (\(error)); keyword letters stay letters")
+                    keywordNames = DovecotKeywords()
+                }
                 for (sub, name, unique) in try messageFiles(path, record: record) {
                     let file = FileSystem.join(FileSystem.join(path, sub), name)
                     let bytes: UnsafeRawBufferPointer
@@ -46,9 +54,14 @@ public final class MailTreeReader: MessageSource {
                                 "the From_ line recorded for \(unique) is not a From_ line; the default one is used")
                         fromLine = nil
                     }
-                    let meta = MessageMetadata(folder: folder, flags: parsed.flags, isNew: sub == "new",
+                    let (flags, keywords) = keywordNames.split(parsed.flags)
+                    var meta = MessageMetadata(folder: folder, flags: flags, keywords: keywords, isNew: sub == "new",
                                                received: Self.receivedTime(mtime: mtime, unique: parsed.unique),
                                                fromLine: fromLine, uniqueName: parsed.unique, source: file)
+                    if fromLine != nil, let headers = record[unique]?.headers {
+                        meta.mboxHeaders = headers
+                        meta.mboxHeadersOffset = record[unique]?.headersOffset ?? 0
+                    }
                     try body(meta, bytes)
                 }
             case let .mbox(path, folder):
@@ -61,7 +74,7 @@ public final class MailTreeReader: MessageSource {
 
     /// The message files of a Maildir folder: `cur/` then `new/`, names sorted; where the
     /// folder came from an mbox (`MboxOrderRecord`), the recorded ones first, in mbox order.
-    private func messageFiles(_ path: String, record: [String: (index: Int, fromLine: [UInt8])]) throws
+    private func messageFiles(_ path: String, record: [String: MboxOrderRecord.Entry]) throws
         -> [(sub: String, name: String, unique: String)] {
         var out: [(sub: String, name: String, unique: String)] = []
         for sub in ["cur", "new"] {

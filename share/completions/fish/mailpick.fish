@@ -20,7 +20,7 @@ function __mailpick_parse_tokens -S
     set -l unparsed_tokens (__mailpick_tokens -pc)
     switch $unparsed_tokens[1]
     case 'mailpick'
-        __mailpick_parse_subcommand -r 1 'since=' 'until=' 'date-source=' 'from=+' 'to=+' 'subject=+' 'header=+' 'message-id=+' 'message-ids=' 'folder=+' 'flag=+' 'no-flag=+' 'min-size=' 'max-size=' 'regex' 'mbox-variant=' 'version' 'h/help'
+        __mailpick_parse_subcommand -r 1 'since=' 'until=' 'date-source=' 'from=+' 'to=+' 'subject=+' 'header=+' 'message-id=+' 'message-ids=' 'folder=+' 'flag=+' 'no-flag=+' 'keyword=+' 'min-size=' 'max-size=' 'regex' 'mbox-variant=' 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'help'
             __mailpick_parse_subcommand -r 1 'version'
@@ -89,6 +89,7 @@ complete -c 'mailpick' -n '__mailpick_should_offer_completions_for_flags_or_opti
 complete -c 'mailpick' -n '__mailpick_should_offer_completions_for_flags_or_options "mailpick"' -l 'folder' -d 'Folder path matches GLOB (INBOX for the top folder), e.g. \'Archive/*\'.' -rfka ''
 complete -c 'mailpick' -n '__mailpick_should_offer_completions_for_flags_or_options "mailpick"' -l 'flag' -d 'Has Maildir flag F (S seen, R replied, F flagged, T trashed, D draft, P passed); FS means both; repeat for OR.' -rfka ''
 complete -c 'mailpick' -n '__mailpick_should_offer_completions_for_flags_or_options "mailpick"' -l 'no-flag' -d 'Lacks Maildir flag F (FS: lacks both; repeat for OR).' -rfka ''
+complete -c 'mailpick' -n '__mailpick_should_offer_completions_for_flags_or_options "mailpick"' -l 'keyword' -d 'Has IMAP keyword NAME ($Forwarded, $Junk, Wichtig; case aside); repeat for OR.' -rfka ''
 complete -c 'mailpick' -n '__mailpick_should_offer_completions_for_flags_or_options "mailpick" min-size' -l 'min-size' -d 'At least N bytes (10k, 5M).' -rfka ''
 complete -c 'mailpick' -n '__mailpick_should_offer_completions_for_flags_or_options "mailpick" max-size' -l 'max-size' -d 'At most N bytes.' -rfka ''
 complete -c 'mailpick' -n '__mailpick_should_offer_completions_for_flags_or_options "mailpick" regex' -l 'regex' -d 'Every P is a POSIX extended regular expression (case-insensitive) instead of a substring.'

@@ -20,7 +20,7 @@ function __mailrestore_parse_tokens -S
     set -l unparsed_tokens (__mailrestore_tokens -pc)
     switch $unparsed_tokens[1]
     case 'mailrestore'
-        __mailrestore_parse_subcommand 1 'o/output=' 'into=' 'dry-run' 'since=' 'until=' 'date-source=' 'from=+' 'to=+' 'subject=+' 'header=+' 'message-id=+' 'message-ids=' 'folder=+' 'flag=+' 'no-flag=+' 'min-size=' 'max-size=' 'regex' 'format=' 'layout=' 'mbox-variant=' 'info-separator=' 'utf8-names' 'version' 'h/help'
+        __mailrestore_parse_subcommand 1 'o/output=' 'into=' 'dry-run' 'since=' 'until=' 'date-source=' 'from=+' 'to=+' 'subject=+' 'header=+' 'message-id=+' 'message-ids=' 'folder=+' 'flag=+' 'no-flag=+' 'keyword=+' 'min-size=' 'max-size=' 'regex' 'format=' 'layout=' 'mbox-variant=' 'info-separator=' 'utf8-names' 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'help'
             __mailrestore_parse_subcommand -r 1 'version'
@@ -92,6 +92,7 @@ complete -c 'mailrestore' -n '__mailrestore_should_offer_completions_for_flags_o
 complete -c 'mailrestore' -n '__mailrestore_should_offer_completions_for_flags_or_options "mailrestore"' -l 'folder' -d 'Folder path matches GLOB (INBOX for the top folder), e.g. \'Archive/*\'.' -rfka ''
 complete -c 'mailrestore' -n '__mailrestore_should_offer_completions_for_flags_or_options "mailrestore"' -l 'flag' -d 'Has Maildir flag F (S seen, R replied, F flagged, T trashed, D draft, P passed); FS means both; repeat for OR.' -rfka ''
 complete -c 'mailrestore' -n '__mailrestore_should_offer_completions_for_flags_or_options "mailrestore"' -l 'no-flag' -d 'Lacks Maildir flag F (FS: lacks both; repeat for OR).' -rfka ''
+complete -c 'mailrestore' -n '__mailrestore_should_offer_completions_for_flags_or_options "mailrestore"' -l 'keyword' -d 'Has IMAP keyword NAME ($Forwarded, $Junk, Wichtig; case aside); repeat for OR.' -rfka ''
 complete -c 'mailrestore' -n '__mailrestore_should_offer_completions_for_flags_or_options "mailrestore" min-size' -l 'min-size' -d 'At least N bytes (10k, 5M).' -rfka ''
 complete -c 'mailrestore' -n '__mailrestore_should_offer_completions_for_flags_or_options "mailrestore" max-size' -l 'max-size' -d 'At most N bytes.' -rfka ''
 complete -c 'mailrestore' -n '__mailrestore_should_offer_completions_for_flags_or_options "mailrestore" regex' -l 'regex' -d 'Every P is a POSIX extended regular expression (case-insensitive) instead of a substring.'
