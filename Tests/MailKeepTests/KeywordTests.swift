@@ -155,6 +155,22 @@ import Testing
         #expect(read.messages.first?.text.contains("X-Mozilla-Keys") == true)
     }
 
+    /// A letter nothing named in the source does not become the target folder's keyword of
+    /// that letter: it is `unknown-N`, as Dovecot showed it.
+    @Test func anUnnamedLetterDoesNotTakeTheTargetsName() throws {
+        let root = try temporaryDirectory() + "/Maildir"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        try Data("0 $Junk\n".utf8).write(to: URL(fileURLWithPath: root + "/dovecot-keywords"))
+        let writer = try MaildirWriter(root: root, log: WarningLog())
+        var text = "Subject: lettered\n\nx\n"
+        try text.withUTF8 { try writer.write(MessageMetadata(flags: "Sab", received: 1_700_000_000), content: UnsafeRawBufferPointer($0)) }
+        try writer.finish()
+        // a is $Junk here: the unnamed a takes a free letter; the unnamed b keeps its own.
+        #expect(String(decoding: try bytes(root + "/dovecot-keywords"), as: UTF8.self) == "0 $Junk\n1 unknown-1\n2 unknown-0\n")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/cur").map { $0.suffix(6) } == [":2,Sbc"])
+        #expect(try read(root).keywords("lettered") == ["unknown-1", "unknown-0"])
+    }
+
     /// Past Dovecot's 26 letters a name is reported, never dropped silently, and the bundle keeps it.
     @Test func moreThanTwentySixKeywordsAreReported() throws {
         let root = try temporaryDirectory() + "/Maildir"

@@ -70,9 +70,14 @@ package struct DovecotKeywords: Equatable, Sendable {
         return UInt8(0x61 + index)
     }
 
-    /// Gives `name` the first free letter; nil when all 26 are taken.
-    package mutating func add(_ name: String) -> UInt8? {
+    /// Gives `name` a letter: the one it has, else `preferred` when that is free, else the
+    /// first free one; nil when all 26 are taken.
+    package mutating func add(_ name: String, preferring preferred: UInt8? = nil) -> UInt8? {
         if let letter = letter(for: name) { return letter }
+        if let preferred, let index = Optional(Int(preferred) - 0x61), names.indices.contains(index), names[index] == nil {
+            names[index] = name
+            return preferred
+        }
         guard let free = names.firstIndex(where: { $0 == nil }) else { return nil }
         names[free] = name
         return UInt8(0x61 + free)
@@ -107,7 +112,7 @@ package struct DovecotKeywords: Equatable, Sendable {
     /// exclusively, written, synced, then renamed over the file, so Dovecot (or a second run)
     /// never sees half a file or loses a name it added meanwhile. Names that do not fit in 26
     /// letters are left out of the result; the caller reports them.
-    package static func merge(_ wanted: [String], intoFolder folder: String) throws -> DovecotKeywords {
+    package static func merge(_ wanted: [(name: String, preferred: UInt8?)], intoFolder folder: String) throws -> DovecotKeywords {
         let path = FileSystem.join(folder, fileName)
         let lockPath = path + ".lock"
         let lock = try acquireLock(lockPath)
@@ -115,7 +120,11 @@ package struct DovecotKeywords: Equatable, Sendable {
         defer { if !committed { FileSystem.remove(lockPath) } }
         let current = try load(folder: folder)
         var merged = current
-        for name in wanted { _ = merged.add(name) }
+        // Letters asked for by name first, so that no other name takes one that was free.
+        for (name, preferred) in wanted where preferred != nil && merged.letter(for: name) == nil {
+            if let p = preferred, merged.name(ofLetter: p) == nil { _ = merged.add(name, preferring: p) }
+        }
+        for (name, _) in wanted { _ = merged.add(name) }
         guard merged != current else { return current }
         try merged.fileBytes.withUnsafeBytes { try lock.write($0) }
         // Dovecot re-reads the file only when its mtime (in seconds) changed.

@@ -121,15 +121,29 @@ public final class MaildirWriter: MessageSink {
     /// the folder's `dovecot-keywords`, which gets the names it lacks (`DovecotKeywords.merge`)
     /// before any file uses their letters. A name that does not fit in Dovecot's 26 letters
     /// is reported, once per folder, and the message is stored without it.
+    ///
+    /// A letter the source left unnamed becomes `unknown-N`, the name Dovecot shows for it
+    /// (and writes into its own `dovecot-keywords` when it meets one), keeping its letter where
+    /// that is free here: so it never takes on this folder's keyword of the same letter, and
+    /// no later name takes its letter.
     private func flagsWithKeywordLetters(_ meta: MessageMetadata, in folder: Folder) throws -> String {
-        guard !meta.keywords.isEmpty else { return meta.flags }
+        let hasLetters = meta.flags.utf8.contains { $0 >= 0x61 && $0 <= 0x7A }
+        guard !meta.keywords.isEmpty || hasLetters else { return meta.flags }
         var names = try folder.keywords ?? DovecotKeywords.load(folder: folder.path)
-        if meta.keywords.contains(where: { names.letter(for: $0) == nil }) {
-            names = try DovecotKeywords.merge(meta.keywords, intoFolder: folder.path)
+        var letters: [UInt8] = []
+        var wanted: [(name: String, preferred: UInt8?)] = meta.keywords.map { ($0, nil) }
+        for b in meta.flags.utf8 {
+            if b >= 0x61, b <= 0x7A {
+                wanted.append(("unknown-\(b - 0x61)", b))
+            } else {
+                letters.append(b)
+            }
+        }
+        if wanted.contains(where: { names.letter(for: $0.name) == nil }) {
+            names = try DovecotKeywords.merge(wanted, intoFolder: folder.path)
         }
         folder.keywords = names
-        var letters = Array(meta.flags.utf8)
-        for name in meta.keywords {
+        for (name, _) in wanted {
             if let letter = names.letter(for: name) {
                 letters.append(letter)
             } else if folder.keywordsLeftOut.insert(name.lowercased()).inserted {
