@@ -106,13 +106,15 @@ restored_shows() {
 }
 through_mailkeep() { converted_shows "$@" && restored_shows "$@"; }
 
-# The messages: real mail from CPython's email tests, in folders with flags and dates spread
-# over a year.
+# The messages: real mail from CPython's email tests, in folders with flags, keywords and
+# dates spread over a year.
 python3 - "$CORPUS/cpython-email/Lib/test/test_email/data" >"$SCRATCH/messages.json" <<'PY'
 import json, os, sys
 data = sys.argv[1]
 folders = ["INBOX", "Archive", "Archive/2024", "Sent", "Entw&APw-rfe", "Projects Alpha"]
 flags = [[], ["\\Seen"], ["\\Seen", "\\Answered"], ["\\Flagged"], ["\\Seen", "\\Deleted"], ["\\Draft"], ["\\Seen", "\\Flagged"]]
+# Keywords in another rhythm, so that each folder's dovecot-keywords gives them other letters.
+keywords = [[], ["$Forwarded"], ["Wichtig", "$Junk"], ["$label1"], ["$Junk"]]
 entries = []
 for name in sorted(os.listdir(data)):
     path = os.path.join(data, name)
@@ -120,7 +122,7 @@ for name in sorted(os.listdir(data)):
     if not name.startswith("msg_") or raw.startswith(b"From ") or b"\r" in raw or not raw.endswith(b"\n"):
         continue
     i = len(entries)
-    entries.append({"folder": folders[i % len(folders)], "flags": flags[i % len(flags)],
+    entries.append({"folder": folders[i % len(folders)], "flags": flags[i % len(flags)] + keywords[i % len(keywords)],
                     "internaldate": 1700000000 + i * 86400 * 7 + i * 3607, "path": path})
 print(json.dumps(entries))
 PY
@@ -141,9 +143,15 @@ same_view nested "$SCRATCH/expected"
 # The mbox tree has Thunderbird's layout, a folder's subfolders in `NAME.sbd/` beside its mbox
 # file NAME, which Dovecot's mbox driver lists under that directory's name: `.sbd` is taken out
 # of the names it shows before comparing.  Names on disk are UTF-8 (Dovecot's UTF-8 option).
+# Keywords are left out of this comparison: the file has them as X-Keywords, but Dovecot's
+# mbox driver honours only names its first message's X-IMAPbase lists, which mailkeep writes
+# only as it found it in a Dovecot mbox (README, Keywords).
 expect_rc 0 mailconvert "$DOVECOT/mail/src" -o "$DOVECOT/mail/mbox" --format mbox
 serve mbox "mbox:$DOVECOT/mail/mbox:INBOX=$DOVECOT/mail/mbox/INBOX:UTF-8"
-same_view mbox "$SCRATCH/expected" 's|\.sbd/|/|'
+awk -F'\t' -v OFS='\t' 'NF < 3 { print; next } { n = split($3, a, " "); s = ""
+    for (i = 1; i <= n; i++) if (substr(a[i], 1, 1) == "\\") s = (s == "" ? a[i] : s " " a[i])
+    $3 = s; print }' "$SCRATCH/expected" >"$SCRATCH/expected-no-keywords"
+same_view mbox "$SCRATCH/expected-no-keywords" 's|\.sbd/|/|'
 
 # mbsync, syncing the Dovecot Maildir over IMAP into a Maildir of each SubFolders style.
 mbsync_into() {
