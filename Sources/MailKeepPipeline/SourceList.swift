@@ -41,7 +41,16 @@ public final class SourceList: SelectiveSource {
                     sources.append((path, .tree(try MailTree(root: path, log: log))))
                 }
             case .regular:
-                switch try MessageFileKind.sniff(path) {
+                let kind: MessageFileKind
+                do {
+                    kind = try MessageFileKind.sniff(path)
+                } catch {
+                    // A volume set damaged at the start of its first volume: the bundle reader
+                    // reads past the damage into the next volumes, which the sniff cannot see.
+                    guard VolumeSource.isFirstVolume(path) else { throw error }
+                    kind = .bundle
+                }
+                switch kind {
                 case .mbox: sources.append((path, .mbox(path)))
                 case .message: sources.append((path, .message(path)))
                 case .bundle: sources.append((path, .bundle(try BundleReader(path: path, log: log))))
