@@ -218,3 +218,78 @@ import Testing
         #expect(eml.withUnsafeBytes { MessageFileKind.classify($0) } == .message)
     }
 }
+
+/// Restoring as root into a Maildir a server serves as another user (uid 65534 here).
+@Suite(.enabled(if: geteuid() == 0, "changing owners needs root"))
+struct MaildirIntoServedTree {
+    let owner = FileOwner(uid: 65534, gid: 65534)
+
+    /// A Dovecot user's Maildir: its own files, and one message already there (seen).
+    func servedTree() throws -> (root: String, serverFiles: [String: Data]) {
+        let root = NSTemporaryDirectory() + "mailkeep-served-\(UUID().uuidString)/Maildir"
+        let files: [String: Data] = [
+            "dovecot-uidlist": Data("3 V1700000000 N2 G0123\n1 :1.M1P1.host,S=17:2,S\n".utf8),
+            "dovecot.index": Data([0x07, 0x02, 0x00, 0x01, 0xFF]),
+            "dovecot.index.log": Data([0x01, 0x02, 0x28, 0x00]),
+            "dovecot-keywords": Data("0 $Forwarded\n1 Wichtig\n".utf8),
+            "cur/1.M1P1.host,S=17:2,S": Data("Subject: a\n\nkept\n".utf8),
+        ]
+        for dir in ["", "cur", "new", "tmp"] {
+            try FileManager.default.createDirectory(atPath: root + "/" + dir, withIntermediateDirectories: true)
+            #expect(chown(root + "/" + dir, owner.uid, owner.gid) == 0 && chmod(root + "/" + dir, 0o700) == 0)
+        }
+        for (name, bytes) in files {
+            try bytes.write(to: URL(fileURLWithPath: root + "/" + name))
+            #expect(chown(root + "/" + name, owner.uid, owner.gid) == 0 && chmod(root + "/" + name, 0o600) == 0)
+        }
+        return (root, files)
+    }
+
+    @Test func whatIsAddedBelongsToTheTreesOwnerAndTheServersFilesStay() throws {
+        let (root, serverFiles) = try servedTree()
+        let before = try serverFiles.keys.map { ($0, try FileSystem.modificationTimeAndSize(root + "/" + $0).mtime) }
+        #expect(FileOwner.inheriting(root) == owner)
+        let writer = try MaildirWriter(root: root, options: .init(skipExistingContent: true), log: WarningLog())
+        let messages: [(MessageMetadata, String)] = [
+            // Present already, under another name and with other flags: not written again.
+            (MessageMetadata(flags: "FS", received: 1_700_000_000), "Subject: a\n\nkept\n"),
+            (MessageMetadata(flags: "S", received: 1_700_000_100), "Subject: b\n\nback\n"),
+            (MessageMetadata(folder: ["Archive", "2024"], received: 1_700_000_200,
+                             fromLine: Array("From a@example.org Tue Nov 14 22:16:40 2023".utf8)), "Subject: c\n\nmbox\n"),
+            (MessageMetadata(folder: [".."], flags: "R", received: 1_700_000_300), "Subject: d\n\nrenamed folder\n"),
+        ]
+        for (meta, text) in messages {
+            var t = text
+            try t.withUTF8 { try writer.write(meta, content: UnsafeRawBufferPointer($0)) }
+        }
+        try writer.finish()
+        #expect(writer.counts.written == 3 && writer.counts.alreadyPresent == 1)
+
+        for (name, mtime) in before {
+            #expect(FileManager.default.contents(atPath: root + "/" + name) == serverFiles[name], "\(name) changed")
+            #expect(try FileSystem.modificationTimeAndSize(root + "/" + name).mtime == mtime, "\(name) touched")
+        }
+        var created = 0
+        let walker = FileManager.default.enumerator(atPath: root)!
+        while let relative = walker.nextObject() as? String {
+            var st = stat()
+            #expect(lstat(root + "/" + relative, &st) == 0)
+            #expect(st.st_uid == owner.uid && st.st_gid == owner.gid, "\(relative) is \(st.st_uid):\(st.st_gid)")
+            let isDirectory = st.st_mode & S_IFMT == S_IFDIR
+            #expect(st.st_mode & 0o7777 == (isDirectory ? 0o700 : 0o600), "\(relative) has mode \(String(st.st_mode & 0o7777, radix: 8))")
+            if serverFiles[relative] == nil && !["cur", "new", "tmp"].contains(relative) { created += 1 }
+        }
+        // .Archive.2024 and the directory of `..`, with cur/new/tmp, three messages,
+        // .mailkeep-mbox, and .mailkeep-folders where `..` needs its name recorded.
+        #expect(created == (FolderNaming().placement([".."]).recorded.isEmpty ? 12 : 13))
+    }
+
+    @Test func aTreeOfRootsOwnStaysRoots() throws {
+        let root = NSTemporaryDirectory() + "mailkeep-own-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        #expect(FileOwner.inheriting(root) == nil)
+        #expect(FileOwner.inheriting(root + "/not/made/yet") == nil)
+        #expect(chown(root, owner.uid, owner.gid) == 0)
+        #expect(FileOwner.inheriting(root + "/not/made/yet") == owner)
+    }
+}

@@ -3,8 +3,9 @@
 # as it was: a throwaway Dovecot (IMAP on 127.0.0.1, its own configuration in the scratch
 # directory, serving mail as a dedicated system user) shows every folder's name and count and
 # each message's flags, INTERNALDATE and content (SHA-256 of BODY.PEEK[], line ends made LF)
-# exactly as it showed the source, for mailconvert's output in both Maildir layouts and as an
-# mbox tree (served by Dovecot's mbox driver), and for mailrestore's output from a bundle.
+# exactly as it showed the source, for the output of mailconvert and of mailrestore (from a
+# bundle) in both Maildir layouts and as an mbox tree (served by Dovecot's mbox driver), and
+# for a restore into the Maildir Dovecot is serving.
 # The sources are written by the programs themselves: Dovecot (a Maildir, through IMAP APPEND
 # with flags and dates), mbsync (both SubFolders styles) and mutt (a copied mbox); each goes
 # through mailconvert, and through mailpack and mailrestore.
@@ -140,6 +141,9 @@ through_mailkeep src "$DOVECOT/mail/src" "$SCRATCH/expected"
 expect_rc 0 mailconvert "$DOVECOT/mail/src" -o "$DOVECOT/mail/nested" --layout nested
 serve nested "maildir:$DOVECOT/mail/nested:LAYOUT=fs"
 same_view nested "$SCRATCH/expected"
+expect_rc 0 mailrestore "$SCRATCH/src.tar.xz" -o "$DOVECOT/mail/nested-restored" --layout nested
+serve nested-restored "maildir:$DOVECOT/mail/nested-restored:LAYOUT=fs"
+same_view nested-restored "$SCRATCH/expected"
 # The mbox tree has Thunderbird's layout, a folder's subfolders in `NAME.sbd/` beside its mbox
 # file NAME, which Dovecot's mbox driver lists under that directory's name: `.sbd` is taken out
 # of the names it shows before comparing.  Names on disk are UTF-8 (Dovecot's UTF-8 option).
@@ -152,6 +156,9 @@ awk -F'\t' -v OFS='\t' 'NF < 3 { print; next } { n = split($3, a, " "); s = ""
     for (i = 1; i <= n; i++) if (substr(a[i], 1, 1) == "\\") s = (s == "" ? a[i] : s " " a[i])
     $3 = s; print }' "$SCRATCH/expected" >"$SCRATCH/expected-no-keywords"
 same_view mbox "$SCRATCH/expected-no-keywords" 's|\.sbd/|/|'
+expect_rc 0 mailrestore "$SCRATCH/src.tar.xz" -o "$DOVECOT/mail/mbox-restored" --format mbox
+serve mbox-restored "mbox:$DOVECOT/mail/mbox-restored:INBOX=$DOVECOT/mail/mbox-restored/INBOX:UTF-8"
+same_view mbox-restored "$SCRATCH/expected-no-keywords" 's|\.sbd/|/|'
 
 # mbsync, syncing the Dovecot Maildir over IMAP into a Maildir of each SubFolders style.
 mbsync_into() {
@@ -227,3 +234,47 @@ imap dump mutt-served >"$SCRATCH/expected-mutt"
 converted_shows mutt "$DOVECOT/mail/mutt/mutt" "$SCRATCH/expected-mutt"
 { echo "folder INBOX 0"; sed 's|^\(folder \)\{0,1\}INBOX|\1mutt|' "$SCRATCH/expected-mutt"; } >"$SCRATCH/expected-mutt-folder"
 restored_shows mutt "$DOVECOT/mail/mutt/mutt" "$SCRATCH/expected-mutt-folder"
+
+# Restoring into the Maildir Dovecot serves, as root, the way an administrator gets a user's
+# deleted mail back: the user has deleted INBOX messages (the first three and one deleted
+# before) and changed the flags of one in Archive.  mailrestore adds only what is missing (the message with other flags is present),
+# leaves Dovecot's own files as they were, and what it creates belongs to the mail user, still
+# private; Dovecot shows the restored messages at once.
+cp -a "$DOVECOT/mail/src" "$DOVECOT/mail/live"
+serve live "maildir:$DOVECOT/mail/live"
+PYTHONPATH="$REPO/scripts/lib" python3 - "$PORT" "$SCRATCH/live-expunged" >"$SCRATCH/live-changed" <<'PY'
+import hashlib, imaplib, sys, time
+from imapview import connect
+server = connect(sys.argv[1], "live", "secret")
+server.select("INBOX")
+server.store("1:3", "+FLAGS", "(\\Deleted)")
+status, expunged = server.expunge()
+print(len([e for e in expunged if e]), file=open(sys.argv[2], "w"))
+server.select("Archive")
+server.store("1", "FLAGS", "(\\Answered)")
+status, data = server.fetch("1", "(FLAGS INTERNALDATE BODY.PEEK[])")
+head, body = data[0]
+flags = sorted(f.decode() for f in imaplib.ParseFlags(head) if f.lower() != b"\\recent")
+digest = hashlib.sha256(body.replace(b"\r\n", b"\n")).hexdigest()
+received = int(time.mktime(imaplib.Internaldate2tuple(head)))
+print("Archive\t%s\t%s\t%d" % (digest, " ".join(flags), received))
+server.logout()
+PY
+changed="$(cut -f2 "$SCRATCH/live-changed")"
+{ grep -v "^Archive	$changed	" "$SCRATCH/expected"; cat "$SCRATCH/live-changed"; } >"$SCRATCH/expected-live"
+expunged="$(cat "$SCRATCH/live-expunged")"
+[ "$expunged" -ge 3 ] && [ "$(imap dump live | grep -c $'^INBOX\t')" -eq $(($(grep -c $'^INBOX\t' "$SCRATCH/expected") - expunged)) ] \
+    || fail "the user's deletions did not take"
+server_files() { (cd "$DOVECOT/mail/live" && find . -name 'dovecot*' -type f -printf '%p %T@ %U:%G %m ' -exec sha256sum {} \; | sort); }
+server_files >"$SCRATCH/server-files.before"
+grep -q dovecot-uidlist "$SCRATCH/server-files.before" || fail "Dovecot has no files in the live Maildir"
+find "$DOVECOT/mail/live" | sort >"$SCRATCH/live-paths.before"
+expect_rc 0 mailrestore "$SCRATCH/src.tar.xz" -o "$DOVECOT/mail/live"
+grep -q "^mailrestore: $expunged restored, " "$SCRATCH/stderr" \
+    || { cat "$SCRATCH/stderr" >&2; fail "mailrestore did not restore exactly the $expunged deleted messages"; }
+server_files | diff "$SCRATCH/server-files.before" - >&2 || fail "mailrestore changed Dovecot's own files"
+find "$DOVECOT/mail/live" | sort | comm -13 "$SCRATCH/live-paths.before" - >"$SCRATCH/live-paths.new"
+[ "$(grep -c "/\(cur\|new\)/" "$SCRATCH/live-paths.new")" -eq "$expunged" ] || fail "mailrestore did not add $expunged messages"
+xargs -d '\n' stat -c '%F %a %U:%G %n' <"$SCRATCH/live-paths.new" | grep -v "^regular file 600 $IMAP_USER:$IMAP_USER \|^directory 700 $IMAP_USER:$IMAP_USER " >&2 \
+    && fail "mailrestore created files or directories that are not the mail user's and private"
+same_view live "$SCRATCH/expected-live"

@@ -64,14 +64,15 @@ public struct FolderNaming: Sendable {
 
     /// Creates `folder`'s directory under `root` (returned) and records, beside each directory
     /// whose name had to change, the name it stands for, so the tree reads back as written.
-    package func makeDirectory(for folder: [String], under root: String) throws -> String {
+    /// What it creates is given to `owner` when there is one (see `FileOwner`).
+    package func makeDirectory(for folder: [String], under root: String, owner: FileOwner? = nil) throws -> String {
         let placement = placement(folder)
         let path = FileSystem.join(root, placement.relative)
-        try FileSystem.makeDirectory(path)
+        try FileSystem.makeDirectory(path, owner: owner)
         for (parent, entry, name) in placement.recorded {
             let dir = FileSystem.join(FileSystem.join(root, parent), entry)
-            try FileSystem.makeDirectory(dir)
-            try FolderNameRecord.note(dir, entry: ".", folder: name)
+            try FileSystem.makeDirectory(dir, owner: owner)
+            try FolderNameRecord.note(dir, entry: ".", folder: name, owner: owner)
         }
         return path
     }
@@ -219,13 +220,15 @@ public enum FolderNameRecord {
         return map
     }
 
-    /// Adds `entry` -> `folder` to the record of `dir`, unless it is there already.
-    public static func note(_ dir: String, entry: String, folder: [String]) throws {
+    /// Adds `entry` -> `folder` to the record of `dir`, unless it is there already; a record
+    /// it creates is given to `owner` when there is one (see `FileOwner`).
+    public static func note(_ dir: String, entry: String, folder: [String], owner: FileOwner? = nil) throws {
         if load(dir)[entry] == folder { return }
         let path = FileSystem.join(dir, fileName)
         let fd = retryingEINTR { open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0o600) }
         guard fd >= 0 else { throw ioError(path, "open") }
         let file = FileHandleFD(fd: fd, name: path, owned: true)
+        try owner?.apply(fd: fd, path: path)
         try file.write(entry + "\t" + folder.map(escape).joined(separator: "/") + "\n")
     }
 

@@ -16,6 +16,12 @@ import Darwin
 /// names are deterministic (see `UniqueNamer`), and a message already present under its name
 /// with the same bytes is skipped, never written twice and never overwritten; different bytes
 /// under a taken name get the next name of `NameCandidates` instead.
+///
+/// Restoring into a tree a mail server serves adds files and directories beside the server's:
+/// the writer never touches a file it did not create (`dovecot-uidlist`, `dovecot.index*`,
+/// `dovecot-keywords` and the like stay as they are), and run as root in a tree that belongs to
+/// another user, it gives what it creates to that user (`FileOwner`), so that the server can
+/// read the messages at once.
 public final class MaildirWriter: MessageSink {
     public struct Options: Sendable {
         public var naming: FolderNaming
@@ -51,6 +57,8 @@ public final class MaildirWriter: MessageSink {
 
     public let root: String
     private let options: Options
+    /// Who gets what this run creates, when it is not this process (see `FileOwner`).
+    private let owner: FileOwner?
     private let log: WarningLog
     private var folders: [[String]: Folder] = [:]
     fileprivate typealias Directories = (cur: DirectoryHandle, new: DirectoryHandle, tmp: DirectoryHandle)
@@ -76,9 +84,11 @@ public final class MaildirWriter: MessageSink {
         self.root = root
         self.options = options
         self.log = log
-        deliverer = Deliverer(separator: options.naming.infoSeparator)
-        thread = sysconf(Int32(_SC_NPROCESSORS_ONLN)) > 1 ? try DeliveryThread(separator: options.naming.infoSeparator) : nil
-        try FileSystem.makeDirectory(root)
+        owner = FileOwner.inheriting(root)
+        deliverer = Deliverer(separator: options.naming.infoSeparator, owner: owner)
+        thread = sysconf(Int32(_SC_NPROCESSORS_ONLN)) > 1
+            ? try DeliveryThread(separator: options.naming.infoSeparator, owner: owner) : nil
+        try FileSystem.makeDirectory(root, owner: owner)
         // The top folder is a Maildir even when no message lands in it, so that clients (and
         // Python's mailbox) open the tree at its root.
         _ = try openFolder([])
@@ -157,7 +167,7 @@ public final class MaildirWriter: MessageSink {
     /// Keeps the message's place in its mbox, its From_ line and state headers (`MboxOrderRecord`).
     private func recordMboxOrder(_ meta: MessageMetadata, _ unique: String, in folder: Folder) throws {
         guard let fromLine = meta.fromLine else { return }
-        if folder.mboxOrder == nil { folder.mboxOrder = MboxOrderRecord(folder: folder.path) }
+        if folder.mboxOrder == nil { folder.mboxOrder = MboxOrderRecord(folder: folder.path, owner: owner) }
         try folder.mboxOrder?.note(unique: unique, fromLine: fromLine, headers: meta.mboxHeaders, headersOffset: meta.mboxHeadersOffset)
     }
 
@@ -211,14 +221,14 @@ public final class MaildirWriter: MessageSink {
 
     private func openFolder(_ folder: [String]) throws -> Folder {
         if let f = folders[folder] { return f }
-        let path = try options.naming.makeDirectory(for: folder, under: root)
+        let path = try options.naming.makeDirectory(for: folder, under: root, owner: owner)
         let f = Folder(path: path, namer: UniqueNamer(naming: options.naming))
         for sub in ["cur", "new", "tmp"] {
             let dir = FileSystem.join(path, sub)
             if try FileSystem.kind(dir) == .symlink {
                 throw MailKeepError.refused(path: dir, reason: "is a symlink; refusing to write through it")
             }
-            try FileSystem.makeDirectory(dir)
+            try FileSystem.makeDirectory(dir, owner: owner)
         }
         for sub in ["cur", "new"] {
             for name in try FileSystem.list(FileSystem.join(path, sub)) where !name.hasPrefix(".") {
@@ -258,10 +268,12 @@ private struct Delivery {
 /// send the message on to its next name.
 private final class Deliverer {
     private let separator: Character
+    private let owner: FileOwner?
     private let compare = WholeFileReader()
 
-    init(separator: Character) {
+    init(separator: Character, owner: FileOwner?) {
         self.separator = separator
+        self.owner = owner
     }
 
     /// Written under the first candidate name, under a later one, or found there already.
@@ -275,7 +287,7 @@ private final class Deliverer {
             let fileName = delivery.isNew && delivery.flags.isEmpty
                 ? unique : MaildirName.fileName(unique: unique, flags: delivery.flags, separator: separator)
             if try FileSystem.deliver(content, modified: delivery.received, as: fileName, in: directory,
-                                      staging: delivery.directories.tmp, stagingName: unique) {
+                                      staging: delivery.directories.tmp, stagingName: unique, owner: owner) {
                 return candidates.attempt == first ? .written : .renamed
             }
             if try holdsSameBytes(FileSystem.join(directory.path, fileName), content) { return .alreadyPresent }
@@ -326,8 +338,8 @@ private final class DeliveryThread: @unchecked Sendable {
     private var corrections = SinkCounts()
     private var joined = false
 
-    init(separator: Character) throws {
-        deliverer = Deliverer(separator: separator)
+    init(separator: Character, owner: FileOwner?) throws {
+        deliverer = Deliverer(separator: separator, owner: owner)
         pthread_mutex_init(lock, nil)
         pthread_cond_init(changed, nil)
         let context = Unmanaged.passRetained(self).toOpaque()

@@ -22,11 +22,14 @@ import Glibc
 package final class MboxOrderRecord {
     package static let fileName = ".mailkeep-mbox"
     private let path: String
+    /// Who the record belongs to, if not to this process (see `FileOwner`).
+    private let owner: FileOwner?
     private var recorded: Set<String>
     private var pending: [UInt8] = []
 
-    package init(folder: String) {
+    package init(folder: String, owner: FileOwner? = nil) {
         path = FileSystem.join(folder, Self.fileName)
+        self.owner = owner
         recorded = Set(Self.load(folder).keys)
     }
 
@@ -45,6 +48,7 @@ package final class MboxOrderRecord {
         let fd = retryingEINTR { open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0o600) }
         guard fd >= 0 else { throw ioError(path, "open") }
         let file = FileHandleFD(fd: fd, name: path, owned: true)
+        try owner?.apply(fd: fd, path: path)
         try file.write(pending)
         pending.removeAll(keepingCapacity: true)
     }

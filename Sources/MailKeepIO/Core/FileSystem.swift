@@ -65,17 +65,19 @@ public enum FileSystem {
         return "its name is not valid UTF-8, which mailkeep cannot read yet; not read (rename it, e.g. with convmv, and run again)"
     }
 
-    /// Creates a private directory (0700 whatever the umask) and its missing parents.
-    /// An existing directory is fine; an existing file or symlink in the way is an error.
-    public static func makeDirectory(_ path: String) throws {
+    /// Creates a private directory (0700 whatever the umask) and its missing parents, each
+    /// given to `owner` when there is one (see `FileOwner`). An existing directory is fine
+    /// (and keeps its owner); an existing file or symlink in the way is an error.
+    public static func makeDirectory(_ path: String, owner: FileOwner? = nil) throws {
         if try kind(path) == .directory { return }
         let parent = directoryName(path)
-        if parent != path && !parent.isEmpty { try makeDirectory(parent) }
+        if parent != path && !parent.isEmpty { try makeDirectory(parent, owner: owner) }
         if mkdir(path, 0o700) != 0 {
             if errno == EEXIST, try kind(path) == .directory { return }
             throw ioError(path, "create directory")
         }
         _ = chmod(path, 0o700)
+        try owner?.apply(path: path)
     }
 
     /// Renames `from` to `to` only if `to` does not exist, so an existing message is never
@@ -182,13 +184,15 @@ extension FileSystem {
     /// fails on an existing name instead of replacing it, it costs one directory entry and no
     /// rename, and a run killed half-way leaves nothing to clean up. Where the file system has
     /// no unnamed files, the file is written as `stagingName` in `staging` and renamed.
+    /// The file is given to `owner` when there is one (see `FileOwner`).
     public static func deliver(_ content: UnsafeRawBufferPointer, modified: Int64?, as name: String,
-                               in directory: DirectoryHandle, staging: DirectoryHandle, stagingName: String) throws -> Bool {
+                               in directory: DirectoryHandle, staging: DirectoryHandle, stagingName: String,
+                               owner: FileOwner? = nil) throws -> Bool {
         if staging.unnamedFiles {
             let fd = mk_open_unnamed(staging.fd)
             if fd >= 0 {
                 defer { close(fd) }
-                try fill(fd, content, modified: modified) { join(directory.path, name) }
+                try fill(fd, content, modified: modified, owner: owner) { join(directory.path, name) }
                 if mk_link_unnamed(fd, directory.fd, name) == 0 { return true }
                 if errno == EEXIST { return false }
                 // No hard links here, or no way to name an open file (no /proc): go the long way.
@@ -212,7 +216,7 @@ extension FileSystem {
             file = try FileHandleFD.create(temporary)
         }
         do {
-            try fill(file.fd, content, modified: modified) { temporary }
+            try fill(file.fd, content, modified: modified, owner: owner) { temporary }
             if try renameNoReplace(temporary, join(directory.path, name)) { return true }
         } catch {
             remove(temporary)
@@ -222,9 +226,12 @@ extension FileSystem {
         return false
     }
 
-    /// Writes `content` to the new file `fd` and sets its mtime; `path` names it in an error.
-    private static func fill(_ fd: Int32, _ content: UnsafeRawBufferPointer, modified: Int64?, path: () -> String) throws {
+    /// Writes `content` to the new file `fd`, gives it to `owner` and sets its mtime; `path`
+    /// names it in an error.
+    private static func fill(_ fd: Int32, _ content: UnsafeRawBufferPointer, modified: Int64?, owner: FileOwner?,
+                             path: () -> String) throws {
         if umaskClearsOwnerBits { _ = fchmod(fd, 0o600) }
+        try owner?.apply(fd: fd, path: path())
         guard writeAll(fd, content) else { throw ioError(path(), "write") }
         if let modified, !setFileTimes(fd, modified) { throw ioError(path(), "set mtime") }
     }
