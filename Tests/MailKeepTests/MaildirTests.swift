@@ -293,3 +293,50 @@ struct MaildirIntoServedTree {
         #expect(FileOwner.inheriting(root + "/not/made/yet") == owner)
     }
 }
+
+/// What a FAT disk does to files, and what mailkeep does about it.
+@Suite struct ExternalDisks {
+    /// `--volume-size 4G` makes volumes FAT32 can hold: 4 GiB is one byte too many.
+    @Test func fourGigabyteVolumesFitFAT32() {
+        #expect(VolumeSink.volumeSize(fitting: 4 << 30) == 4_294_967_295)
+        #expect(VolumeSink.volumeSize(fitting: parseSize("4G")!) == VolumeSink.largestFAT32File)
+        #expect(VolumeSink.volumeSize(fitting: parseSize("4096M")!) == VolumeSink.largestFAT32File)
+        #expect(VolumeSink.volumeSize(fitting: parseSize("3900M")!) == 3900 << 20)
+        #expect(VolumeSink.volumeSize(fitting: parseSize("8G")!) == 8 << 30)
+    }
+
+    /// After `dropCachedPages` none of the file is in memory, so reading it again goes to the
+    /// device (mincore(2) tells which pages of a mapping are resident).
+    @Test func verifyReadsFromTheDevice() throws {
+        let path = NSTemporaryDirectory() + "mailkeep-cache-\(UUID().uuidString)"
+        defer { unlink(path) }
+        // The file system the file is on, the mount with the longest matching path.
+        let mounts = (try? String(contentsOfFile: "/proc/mounts", encoding: .utf8)) ?? ""
+        var type = "", longest = -1
+        for line in mounts.split(separator: "\n") {
+            let fields = line.split(separator: " ").map(String.init)
+            guard fields.count > 2 else { continue }
+            let point = fields[1].hasSuffix("/") ? fields[1] : fields[1] + "/"
+            if path.hasPrefix(point) && point.count > longest {
+                longest = point.count
+                type = fields[2]
+            }
+        }
+        try #require(type != "tmpfs", "tmpfs keeps files only in memory")
+        let size = 4 << 20
+        try Data(repeating: 0x61, count: size).write(to: URL(fileURLWithPath: path))
+        func residentPages() throws -> Int {
+            let fd = open(path, O_RDONLY)
+            defer { close(fd) }
+            let map = try #require(mmap(nil, size, PROT_READ, MAP_SHARED, fd, 0))
+            defer { munmap(map, size) }
+            let pages = size / Int(sysconf(Int32(_SC_PAGESIZE)))
+            var vector = [UInt8](repeating: 0, count: pages)
+            #expect(mincore(map, size, &vector) == 0)
+            return vector.filter { $0 & 1 == 1 }.count
+        }
+        #expect(try residentPages() > 0)
+        try FileSystem.dropCachedPages(path)
+        #expect(try residentPages() == 0)
+    }
+}

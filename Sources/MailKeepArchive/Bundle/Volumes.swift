@@ -19,10 +19,19 @@ public final class VolumeSink: ByteSink {
     private var files: [AtomicOutputFile] = []
     private var used: Int64 = 0
 
+    /// The largest file FAT32 holds: 4 GiB less one byte.
+    public static let largestFAT32File: Int64 = (1 << 32) - 1
+
+    /// The volume size used for `requested`: 4 GiB exactly, asked as `4G` or `4096M` to fit a
+    /// FAT32 disk, is one byte more than FAT32 holds, so it is taken as FAT32's largest file.
+    public static func volumeSize(fitting requested: Int64) -> Int64 {
+        requested == 1 << 32 ? largestFAT32File : requested
+    }
+
     public init(path: String, volumeSize: Int64) throws {
         precondition(volumeSize > 0)
         name = path
-        self.volumeSize = volumeSize
+        self.volumeSize = Self.volumeSize(fitting: volumeSize)
         try Self.undoInterruptedCommit(of: path)
         // Any NAME.NNN, not just .001: a stray .018 beside a new 17-volume set would be read
         // as part of it by `cat NAME.0*`.

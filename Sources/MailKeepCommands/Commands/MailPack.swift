@@ -92,6 +92,12 @@ public struct MailPack: MailKeepCommand {
         var status = log.problemCount > 0 ? ExitStatus.problem : ExitStatus.ok
         if verify {
             let first = options.volumeSize == nil ? output : VolumeSink.volumePath(output, 1)
+            // Read back from the disk, not from the page cache that still holds what was written.
+            var written = [first]
+            while options.volumeSize != nil, try FileSystem.kind(VolumeSink.volumePath(output, written.count + 1)) == .regular {
+                written.append(VolumeSink.volumePath(output, written.count + 1))
+            }
+            for path in written { try FileSystem.dropCachedPages(path) }
             let report = try verifyBundle(first, threads: threads, log: log)
             for line in report.humanLines { console.diagnose("verify: \(line)") }
             if !report.ok { status = ExitStatus.problem }

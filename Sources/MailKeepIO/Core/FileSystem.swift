@@ -117,6 +117,20 @@ public enum FileSystem {
         #endif
     }
 
+    /// Writes what the cache holds of `path` to the device and asks the kernel to forget it, so
+    /// that the next read of the file comes from the device: a check that reads back what was
+    /// just written then sees what the disk holds, not the copy in memory. Linux drops the clean
+    /// pages (POSIX_FADV_DONTNEED); a system that ignores the advice serves the read from memory.
+    public static func dropCachedPages(_ path: String) throws {
+        let fd = retryingEINTR { open(path, O_RDONLY | O_CLOEXEC) }
+        guard fd >= 0 else { throw ioError(path, "open") }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw ioError(path, "fsync") }
+        #if os(Linux)
+        _ = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED)
+        #endif
+    }
+
     /// `path` made absolute and resolved as far as it exists (a destination may not exist yet:
     /// its existing parent is resolved and the rest appended).
     public static func absolutePath(_ path: String) -> String {
