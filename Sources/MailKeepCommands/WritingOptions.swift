@@ -38,8 +38,10 @@ public struct WritingOptions: ParsableArguments {
     @Option(help: "Maildir folder layout: maildir++ (.Sub.Folder, Dovecot and Courier) or nested (Sub/Folder).")
     public var layout: MaildirLayout = .maildirPlusPlus
 
-    @Option(help: "mbox dialect to write: mboxrd (reversible quoting), mboxo or mboxcl2 (Content-Length, no quoting).")
-    public var mboxVariant: MboxVariant = .mboxrd
+    @Option(help: ArgumentHelp(
+        "mbox dialect to write: mboxrd (reversible quoting), mboxo or mboxcl2 (Content-Length, no quoting).",
+        discussion: "Default: each message as it came, so an mbox rebuilt from a bundle is the original file: one that had a Content-Length is counted (right length, no quoting), the others mboxrd."))
+    public var mboxVariant: MboxVariant?
 
     @OptionGroup public var infoSeparator: InfoSeparatorOption
 

@@ -15,10 +15,10 @@ public enum OutputFormat: String, CaseIterable, Sendable {
 public struct ConvertOptions {
     public var format: OutputFormat
     public var naming: FolderNaming
-    public var mboxVariant: MboxVariant
+    public var mboxVariant: MboxVariant?
     /// Where `-` writes.
     public var standardOutput: ByteSink
-    public init(format: OutputFormat, naming: FolderNaming = FolderNaming(), mboxVariant: MboxVariant = .mboxrd,
+    public init(format: OutputFormat, naming: FolderNaming = FolderNaming(), mboxVariant: MboxVariant? = nil,
                 standardOutput: ByteSink = FileHandleFD.standardOutput()) {
         self.format = format
         self.naming = naming

@@ -12,11 +12,14 @@ public final class SourceList: SelectiveSource {
     private let log: WarningLog
     private let nameMboxFolders: Bool
     private let extraSeparator: Character?
+    private let mboxDialect: MboxDialect
 
     /// With `nameMboxFolders` an mbox always becomes a folder named after its file, even as
     /// the only source (how bundles store mbox files).
-    public init(_ paths: [String], extraSeparator: Character? = nil, nameMboxFolders: Bool = false, log: WarningLog) throws {
+    public init(_ paths: [String], extraSeparator: Character? = nil, nameMboxFolders: Bool = false,
+                mboxDialect: MboxDialect = .auto, log: WarningLog) throws {
         self.log = log
+        self.mboxDialect = mboxDialect
         self.extraSeparator = extraSeparator
         self.nameMboxFolders = nameMboxFolders
         var sources: [(String, Kind)] = []
@@ -113,9 +116,9 @@ public final class SourceList: SelectiveSource {
             let pre = prefix(source.path, isMbox: isMbox(source.kind))
             let reader: MessageSource
             switch source.kind {
-            case .tree(let tree): reader = MailTreeReader(tree, extraSeparator: extraSeparator, log: log)
-            case .mbox(let path): reader = MboxUpToDamage(try MboxReader.opening(path, log: log), log: log)
-            case .mboxStream(let stream): reader = MboxUpToDamage(MboxReader(stream, folder: [], log: log), log: log)
+            case .tree(let tree): reader = MailTreeReader(tree, extraSeparator: extraSeparator, mboxDialect: mboxDialect, log: log)
+            case .mbox(let path): reader = MboxUpToDamage(try MboxReader.opening(path, dialect: mboxDialect, log: log), log: log)
+            case .mboxStream(let stream): reader = MboxUpToDamage(MboxReader(stream, folder: [], dialect: mboxDialect, log: log), log: log)
             case .message(let path): reader = SingleMessageReader(path: path, folder: [])
             case .bundle(let bundle): reader = bundle
             case .bundleTree(let tree): reader = tree

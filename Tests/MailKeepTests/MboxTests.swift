@@ -19,7 +19,7 @@ func readMbox(_ text: String, piece: Int = 7) throws -> (messages: [ReadMessage]
     return (out, log)
 }
 
-func writeMbox(_ messages: [ReadMessage], variant: MboxVariant = .mboxrd) throws -> String {
+func writeMbox(_ messages: [ReadMessage], variant: MboxVariant? = .mboxrd) throws -> String {
     let sink = MemorySink()
     let writer = MboxWriter(sink, variant: variant, log: WarningLog())
     for m in messages {
@@ -160,7 +160,7 @@ func writeMbox(_ messages: [ReadMessage], variant: MboxVariant = .mboxrd) throws
     @Test func fromLineForMessagesWithoutOne() {
         let message = Array("Return-Path: <alice@example.com>\nFrom: Alice <a@x>\n\nx\n".utf8)
         let line = message.withUnsafeBytes {
-            MboxWriter.fromLine(for: MessageMetadata(received: 1073091934), content: $0)
+            MboxWriter.fromLine(for: MessageMetadata(received: 1073091934), content: $0, zone: .offset(0))
         }
         #expect(String(decoding: line, as: UTF8.self) == "From alice@example.com Sat Jan  3 01:05:34 2004")
     }

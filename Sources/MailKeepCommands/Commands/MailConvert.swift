@@ -37,6 +37,8 @@ public struct MailConvert: MailKeepCommand {
     @Argument(help: "Mail to read: mbox, Maildir, .eml, a bundle, or - for stdin.")
     package var sources: [String]
 
+    @OptionGroup package var reading: SourceOptions
+
     @Option(name: .shortAndLong, help: "Where to write; - for an mbox stream on stdout.")
     package var output: String
 
@@ -50,7 +52,7 @@ public struct MailConvert: MailKeepCommand {
         let log = console.warningLog()
         let target = try resolveDestination(output)
         try checkDestination(target, isOutsideOf: sources)
-        let list = try SourceList(sources, extraSeparator: writing.separator, log: log)
+        let list = try SourceList(sources, extraSeparator: writing.separator, mboxDialect: reading.mboxDialect, log: log)
         let options = writing.convertOptions(destination: output, console: console)
         let summary = try convert(list, to: target, options: options, log: log, progress: ProgressReporter(console: console))
         console.diagnose("\(summary.messages) messages in \(summary.folders) folders, \(formatBytes(summary.counts.bytesWritten)) written"

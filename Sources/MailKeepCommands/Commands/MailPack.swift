@@ -37,6 +37,8 @@ public struct MailPack: MailKeepCommand {
     @Argument(help: "Mail to pack: mbox, Maildir, .eml, a bundle, or - for stdin.")
     package var sources: [String]
 
+    @OptionGroup package var reading: SourceOptions
+
     @Option(name: .shortAndLong, help: "The bundle to write (.tar.xz, .tar.gz or .tar); - for stdout.")
     package var output: String
 
@@ -78,7 +80,7 @@ public struct MailPack: MailKeepCommand {
         let options = BundleOptions(compression: chosen, level: level, threads: threads,
                                     volumeSize: volumeSize.flatMap(parseSize), infoSeparator: infoSeparator.separator)
         try checkDestination(output, isOutsideOf: sources)
-        let list = try SourceList(sources, nameMboxFolders: true, log: log)
+        let list = try SourceList(sources, nameMboxFolders: true, mboxDialect: reading.mboxDialect, log: log)
         let bundle = try BundleWriter(path: output, options: options, sources: sources,
                                       folders: list.folders.map(MailTree.inbox), log: log)
         let summary = try Pipeline(sources: list, progress: ProgressReporter(console: console)).run(into: bundle)

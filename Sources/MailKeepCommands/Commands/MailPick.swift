@@ -28,15 +28,17 @@ public struct MailPick: MailKeepCommand {
     @Argument(help: "Mail to read (default: stdin).")
     package var sources: [String] = ["-"]
 
+    @OptionGroup package var reading: SourceOptions
+
     @OptionGroup package var select: SelectionOptions
 
-    @Option(help: "mbox dialect to write.")
-    package var mboxVariant: MboxVariant = .mboxrd
+    @Option(help: "mbox dialect to write: mboxrd, mboxo or mboxcl2 (default: each message as it came, else mboxrd).")
+    package var mboxVariant: MboxVariant?
 
     public func execute(on console: Console) throws -> Int32 {
         let log = console.warningLog()
         let selection = try select.selection()
-        let pipeline = Pipeline(sources: try SourceList(sources, log: log), selection: selection)
+        let pipeline = Pipeline(sources: try SourceList(sources, mboxDialect: reading.mboxDialect, log: log), selection: selection)
         let sink = try MboxStreamSink(path: "-", variant: mboxVariant, log: log, standardOutput: console.standardOutput)
         let matched = try pipeline.run(into: sink).messages
         return matched == 0 || log.problemCount > 0 ? ExitStatus.problem : ExitStatus.ok

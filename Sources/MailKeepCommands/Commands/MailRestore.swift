@@ -36,6 +36,8 @@ public struct MailRestore: MailKeepCommand {
     @Argument(help: "Mail to restore from; - for stdin.")
     package var source: String
 
+    @OptionGroup package var reading: SourceOptions
+
     @Option(name: .shortAndLong, help: "The folder tree to restore into.")
     package var output: String
 
@@ -60,7 +62,7 @@ public struct MailRestore: MailKeepCommand {
         let intoFolder = into.map { $0.split(separator: "/").map(String.init) }
         let target = try resolveDestination(output)
         try checkDestination(target, isOutsideOf: [source])
-        let list = try SourceList([source], extraSeparator: writing.separator, log: log)
+        let list = try SourceList([source], extraSeparator: writing.separator, mboxDialect: reading.mboxDialect, log: log)
         let plan = RestorePlan(selection: selection, intoFolder: intoFolder,
                                options: writing.convertOptions(destination: output, console: console))
         if dryRun {

@@ -31,6 +31,8 @@ public struct MailScan: MailKeepCommand {
     @Argument(help: "Mail to read; - for stdin.")
     package var sources: [String] = ["-"]
 
+    @OptionGroup package var reading: SourceOptions
+
     @OptionGroup package var select: SelectionOptions
 
     @Flag(help: "One JSON object per line, with folder, flags, date, received, from, to, subject, message_id, size, sha256.")
@@ -39,7 +41,7 @@ public struct MailScan: MailKeepCommand {
     public func execute(on console: Console) throws -> Int32 {
         let log = console.warningLog()
         let selection = try select.selection()
-        let pipeline = Pipeline(sources: try SourceList(sources, log: log), selection: selection)
+        let pipeline = Pipeline(sources: try SourceList(sources, mboxDialect: reading.mboxDialect, log: log), selection: selection)
         try pipeline.run(into: ListingSink(console: console, json: json))
         return log.problemCount > 0 ? ExitStatus.problem : ExitStatus.ok
     }

@@ -37,6 +37,8 @@ public struct MailVerify: MailKeepCommand {
     @Argument(help: "Bundles (or their first volume, NAME.001), directories with SHA256SUMS, Maildirs or mboxes.")
     package var targets: [String]
 
+    @OptionGroup package var reading: SourceOptions
+
     @Option(help: ArgumentHelp("Also check that every message of this live Maildir or mbox is in the bundle.", valueName: "source"))
     package var against: String?
 
@@ -57,7 +59,7 @@ public struct MailVerify: MailKeepCommand {
                     report.problems.append(.init(path: target, isInTarget: false, messageID: nil, what: "no mail found"))
                 }
                 if let against {
-                    compareBundle(target, against: try SourceList([against], log: log), report: &report, log: log)
+                    compareBundle(target, against: try SourceList([against], mboxDialect: reading.mboxDialect, log: log), report: &report, log: log)
                 }
                 if json {
                     try console.output(report.jsonLine)
@@ -99,7 +101,7 @@ public struct MailVerify: MailKeepCommand {
     package func readThrough(_ target: String, kind: String, log: WarningLog) throws -> VerifyReport {
         var report = VerifyReport(target: target, kind: kind)
         let local = WarningLog { warning in if warning.isNotice { log.add(warning) } }
-        let list = try SourceList([target], log: local)
+        let list = try SourceList([target], mboxDialect: reading.mboxDialect, log: local)
         // An empty file where a backup should be (a copy cut to 0 bytes) is not "all good":
         // the source list reports it as "no mail found".
         try list.forEachMessage { _, _ in report.messagesChecked += 1 }

@@ -23,15 +23,29 @@ public struct FromLine: Equatable, Sendable {
     public var kind: Kind
     /// The envelope sender (`-` for Thunderbird's lines), when the line is dated.
     public var sender: String?
-    /// The date as Unix seconds (UTC unless the line gives a numeric zone).
+    /// The date as Unix seconds: a line's own numeric zone when it has one, else `zone`'s.
     public var time: Int64?
+
+    /// The zone a From_ line's date is in when the line names none.
+    ///
+    /// asctime dates carry no zone. mutt (`ctime`) and Dovecot (`localtime`) write the local
+    /// time of the machine that delivered, and read a zone-less date back in the local zone of
+    /// the machine reading (mutt: `t - mutt_local_tz(t)`; Dovecot's `mbox_from_parse`:
+    /// `mktime`), so the user sees the time the mail arrived. Python's `mailbox` writes and
+    /// reads UTC. mailkeep does what mutt and Dovecot do: `local` (the `TZ` environment
+    /// variable, else the system zone, with its daylight saving time on that date).
+    public enum Zone: Equatable, Sendable {
+        case local
+        /// A fixed offset east of UTC, in seconds (tests, and files known to be in one zone).
+        case offset(Int)
+    }
 
     /// Parses the bytes after `From ` up to (not including) the line ending.
     ///
     /// Stricter than `MailDate.parse(fromLine:)` on purpose: here the answer decides where a
     /// message ends, so a line counts as dated only with weekday, month, day, time and year in
     /// asctime order, never from a date found somewhere in body text.
-    public static func parse(_ rest: UnsafeRawBufferPointer) -> FromLine {
+    public static func parse(_ rest: UnsafeRawBufferPointer, zone: Zone = .local) -> FromLine {
         var tokens: [Range<Int>] = []
         var i = 0
         let n = rest.count
@@ -50,17 +64,24 @@ public struct FromLine: Equatable, Sendable {
                   let (hh, mm, ss) = clock(rest, tokens[w + 3])
             else { continue }
             var year: Int?
-            var zone = 0
+            var named: Int?
             for t in tokens[(w + 4)...].prefix(2) {
                 if let y = number(rest, t), t.count == 4 || t.count == 2 {
                     year = t.count == 2 ? (y < 70 ? 2000 + y : 1900 + y) : y
                     break
                 }
-                if let z = numericZone(rest, t) { zone = z }
+                if let z = numericZone(rest, t) { named = z }
             }
             guard let year else { continue }
+            // A numeric zone after the year (Dovecot accepts `... 2024 +0200`).
+            if named == nil, w + 5 < tokens.count, let z = numericZone(rest, tokens[w + 5]) { named = z }
             let sender = w == 0 ? "" : String(decoding: rest[tokens[0].lowerBound..<tokens[w - 1].upperBound], as: UTF8.self)
-            let t = daysFromCivil(year: year, month: month, day: day) * 86400 + Int64(hh * 3600 + mm * 60 + ss) - Int64(zone)
+            let wall = daysFromCivil(year: year, month: month, day: day) * 86400 + Int64(hh * 3600 + mm * 60 + ss)
+            let t: Int64
+            switch (named, zone) {
+            case (let offset?, _), (nil, .offset(let offset)): t = wall - Int64(offset)
+            case (nil, .local): t = localToUTC(year: year, month: month, day: day, hour: hh, minute: mm, second: ss) ?? wall
+            }
             return FromLine(kind: .dated, sender: sender.isEmpty ? nil : sender, time: t)
         }
         return FromLine(kind: .other)
@@ -72,11 +93,17 @@ public struct FromLine: Equatable, Sendable {
         self.time = time
     }
 
-    /// `From SENDER Www Mmm dd hh:mm:ss yyyy` in UTC, as mutt and mblaze write it.
-    public static func format(sender: String, time: Int64) -> [UInt8] {
+    /// `From SENDER Www Mmm dd hh:mm:ss yyyy` in `zone` (local by default: what mutt and
+    /// Dovecot write, and what they and mailkeep read back as the same time).
+    public static func format(sender: String, time: Int64, zone: Zone = .local) -> [UInt8] {
         var t = time_t(time)
         var parts = tm()
-        gmtime_r(&t, &parts)
+        switch zone {
+        case .local: localtime_r(&t, &parts)
+        case .offset(let offset):
+            t += time_t(offset)
+            gmtime_r(&t, &parts)
+        }
         let weekdays = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
         let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
         func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
@@ -84,6 +111,21 @@ public struct FromLine: Equatable, Sendable {
         let line = "From \(sender) \(weekdays[Int(parts.tm_wday)]) \(months[Int(parts.tm_mon)]) \(day) "
             + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) \(parts.tm_year + 1900)"
         return Array(line.utf8)
+    }
+
+    /// The Unix time of a wall-clock time in the local zone (`mktime`, daylight saving time
+    /// decided by the zone's rules for that date), or nil where the C library cannot say.
+    private static func localToUTC(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int) -> Int64? {
+        var parts = tm()
+        parts.tm_year = Int32(truncatingIfNeeded: year - 1900)
+        parts.tm_mon = Int32(month - 1)
+        parts.tm_mday = Int32(day)
+        parts.tm_hour = Int32(hour)
+        parts.tm_min = Int32(minute)
+        parts.tm_sec = Int32(second)
+        parts.tm_isdst = -1
+        let t = mktime(&parts)
+        return t == -1 ? nil : Int64(t)
     }
 
     private static func lower(_ b: UInt8) -> UInt8 { b | 0x20 }

@@ -19,7 +19,9 @@ import Darwin
 /// - A `Content-Length` header is trusted only when the body it counts ends where a separator
 ///   or the end of the stream follows; then the body is taken verbatim (mboxcl2: no quoting).
 ///   Otherwise the reader warns and splits by separators.
-/// - `>From ` quoting is undone one level (mboxrd), so mboxrd round-trips byte for byte.
+/// - `>From ` quoting is undone one level (mboxrd), so mboxrd round-trips byte for byte;
+///   not in a message that Thunderbird wrote (`From - ` and `X-Mozilla-Status`: mboxo), nor
+///   where `dialect` says the file is mboxo or mboxcl2 (see `MboxDialect`).
 /// - The empty line before a separator, and one at the very end, belong to the mbox, not to
 ///   the message. CRLF files keep their CRLFs.
 /// - A file whose lines end in a lone CR (classic Mac OS mail programs: its first line ends in
@@ -31,6 +33,8 @@ public final class MboxReader: MessageSource {
     private let lineEnds: LineEndSwap
     private let folder: [String]
     private let log: WarningLog
+    /// How bodies are quoted (`--mbox-dialect`).
+    public let dialect: MboxDialect
 
     /// Asked at the end of the stream, before the last message is taken (see
     /// `MboxReader.opening`): true when the file is still being written, and that message is
@@ -39,8 +43,9 @@ public final class MboxReader: MessageSource {
     /// The decompressor, when its end check is reported by the reader's caller (`opening`).
     public var endChecked: EndCheckedSource?
 
-    public init(_ source: ByteSource, folder: [String] = [], log: WarningLog) {
+    public init(_ source: ByteSource, folder: [String] = [], dialect: MboxDialect = .auto, log: WarningLog) {
         name = source.name
+        self.dialect = dialect
         lineEnds = LineEndSwap(source)
         buffer = ScanBuffer(lineEnds)
         self.folder = folder
@@ -298,7 +303,7 @@ public final class MboxReader: MessageSource {
             meta.mboxHeadersOffset = first.lowerBound
             cuts = headerCuts
         }
-        if !lengthDelimited {
+        if !lengthDelimited, fromLine.withUnsafeBytes({ dialect.unquotes(fromLine: $0, mozillaStatus: extracted.mozillaStatus != nil) }) {
             FromLineScan.forEach(in: raw) { start, depth in
                 if depth > 0 { cuts.append(start..<(start + 1)) }
             }
@@ -351,8 +356,11 @@ extension MboxReader {
     /// quiet for a second since its last change (waited for when the change is more recent).
     /// Otherwise it is left for the next run, which finds it whole: never a truncated copy
     /// beside the full one. A file cut short long ago keeps its last message (reported).
-    public static func opening(_ path: String, folder: [String] = [], log: WarningLog) throws -> MboxReader {
-        if path == "-" { return MboxReader(try openSource(path), folder: folder, log: log) }
+    ///
+    /// With `dialect` auto, the `mbox` file of an Apple Mail package (`Name.mbox/mbox`) is read
+    /// as mboxo, as Apple Mail writes it.
+    public static func opening(_ path: String, folder: [String] = [], dialect: MboxDialect = .auto, log: WarningLog) throws -> MboxReader {
+        if path == "-" { return MboxReader(try openSource(path), folder: folder, dialect: dialect, log: log) }
         let file = try FileHandleFD.open(reading: path)
         if !(try MailboxLock.lock(file.fd, path: path, exclusive: false)) {
             log.notice(file: path, "the file system has no fcntl locks; read without a lock")
@@ -361,7 +369,7 @@ extension MboxReader {
         guard fstat(file.fd, &before) == 0 else { throw ioError(path, "stat") }
         let source = try openDecompressed(file, threads: 0)
         (source as? EndCheckedSource)?.keepsEndCheckApart = true
-        let reader = MboxReader(source, folder: folder, log: log)
+        let reader = MboxReader(source, folder: folder, dialect: dialect == .auto && isAppleMailPackage(path) ? .mboxo : dialect, log: log)
         reader.endChecked = source as? EndCheckedSource
         reader.endIsStillGrowing = {
             var now = stat()
@@ -383,6 +391,12 @@ extension MboxReader {
             return false
         }
         return reader
+    }
+
+    /// True for the `mbox` file inside an Apple Mail export package (`Name.mbox/mbox`).
+    private static func isAppleMailPackage(_ path: String) -> Bool {
+        let parts = path.split(separator: "/")
+        return parts.count >= 2 && parts[parts.count - 1] == "mbox" && parts[parts.count - 2].hasSuffix(".mbox")
     }
 }
 

@@ -26,7 +26,7 @@ public final class MboxStreamSink: MessageSink {
 
     /// `path` `-` is `standardOutput`.
     /// `bufferSize` is smaller for the many files of a tree (see `MboxTreeSink`).
-    public init(path: String, variant: MboxVariant, log: WarningLog, standardOutput: ByteSink = FileHandleFD.standardOutput(),
+    public init(path: String, variant: MboxVariant?, log: WarningLog, standardOutput: ByteSink = FileHandleFD.standardOutput(),
                 bufferSize: Int = 1 << 20) throws {
         let sink: ByteSink
         appender = nil
@@ -43,7 +43,7 @@ public final class MboxStreamSink: MessageSink {
     }
 
     /// Adds to the mbox at `path` (created if missing) under its locks, skipping what it holds.
-    public init(appendingTo path: String, variant: MboxVariant, log: WarningLog) throws {
+    public init(appendingTo path: String, variant: MboxVariant?, log: WarningLog) throws {
         let appender = try MboxAppender(path, log: log)
         self.appender = appender
         output = nil
@@ -293,7 +293,7 @@ private final class LimitedSource: ByteSource {
 /// `MailTree`) as the same tree.
 public final class MboxTreeSink: MessageSink {
     private let root: String
-    private let variant: MboxVariant
+    private let variant: MboxVariant?
     private let naming: FolderNaming
     private let log: WarningLog
     private var sinks: [[String]: MboxStreamSink] = [:]
@@ -305,7 +305,7 @@ public final class MboxTreeSink: MessageSink {
 
     private let skipExistingContent: Bool
 
-    public init(root: String, variant: MboxVariant, log: WarningLog, skipExistingContent: Bool = false, openLimit: Int = 64) throws {
+    public init(root: String, variant: MboxVariant?, log: WarningLog, skipExistingContent: Bool = false, openLimit: Int = 64) throws {
         self.root = root
         self.openLimit = max(1, openLimit)
         self.variant = variant

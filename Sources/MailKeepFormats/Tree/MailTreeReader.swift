@@ -9,10 +9,12 @@ public final class MailTreeReader: MessageSource {
     public let tree: MailTree
     private let log: WarningLog
     private let extraSeparator: Character?
+    private let mboxDialect: MboxDialect
     private let files = WholeFileReader()
 
-    public init(_ tree: MailTree, extraSeparator: Character? = nil, log: WarningLog) {
+    public init(_ tree: MailTree, extraSeparator: Character? = nil, mboxDialect: MboxDialect = .auto, log: WarningLog) {
         self.tree = tree
+        self.mboxDialect = mboxDialect
         self.extraSeparator = extraSeparator
         self.log = log
     }
@@ -65,7 +67,7 @@ public final class MailTreeReader: MessageSource {
                     try body(meta, bytes)
                 }
             case let .mbox(path, folder):
-                try readingOneFile(path, body) { try MboxReader.opening(path, folder: folder, log: log).forEachMessage($0) }
+                try readingOneFile(path, body) { try MboxReader.opening(path, folder: folder, dialect: mboxDialect, log: log).forEachMessage($0) }
             case let .message(path, folder):
                 try readingOneFile(path, body) { try SingleMessageReader(path: path, folder: folder, files: files).forEachMessage($0) }
             }

@@ -20,7 +20,7 @@ function __mailconvert_parse_tokens -S
     set -l unparsed_tokens (__mailconvert_tokens -pc)
     switch $unparsed_tokens[1]
     case 'mailconvert'
-        __mailconvert_parse_subcommand -r 1 'o/output=' 'format=' 'layout=' 'mbox-variant=' 'info-separator=' 'utf8-names' 'version' 'h/help'
+        __mailconvert_parse_subcommand -r 1 'mbox-dialect=' 'o/output=' 'format=' 'layout=' 'mbox-variant=' 'info-separator=' 'utf8-names' 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'help'
             __mailconvert_parse_subcommand -r 1 'version'
@@ -77,6 +77,7 @@ function __mailconvert_custom_completion
 end
 
 complete -c 'mailconvert' -f
+complete -c 'mailconvert' -n '__mailconvert_should_offer_completions_for_flags_or_options "mailconvert" mbox-dialect' -l 'mbox-dialect' -d 'How mbox bodies are quoted (default: as the writer is evident, else mboxrd).' -rfka 'auto mboxo mboxrd mboxcl2'
 complete -c 'mailconvert' -n '__mailconvert_should_offer_completions_for_flags_or_options "mailconvert" o output' -l 'output' -s 'o' -d 'Where to write; - for an mbox stream on stdout.' -rfka ''
 complete -c 'mailconvert' -n '__mailconvert_should_offer_completions_for_flags_or_options "mailconvert" format' -l 'format' -d 'Output format: maildir, mbox or eml (default: mbox for - and *.mbox, else maildir).' -rfka 'maildir mbox eml'
 complete -c 'mailconvert' -n '__mailconvert_should_offer_completions_for_flags_or_options "mailconvert" layout' -l 'layout' -d 'Maildir folder layout: maildir++ (.Sub.Folder, Dovecot and Courier) or nested (Sub/Folder).' -rfka 'maildir++ nested'

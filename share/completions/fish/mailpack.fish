@@ -20,7 +20,7 @@ function __mailpack_parse_tokens -S
     set -l unparsed_tokens (__mailpack_tokens -pc)
     switch $unparsed_tokens[1]
     case 'mailpack'
-        __mailpack_parse_subcommand -r 1 'o/output=' 'compression=' 'level=' 'threads=' 'volume-size=' 'info-separator=' 'verify' 'version' 'h/help'
+        __mailpack_parse_subcommand -r 1 'mbox-dialect=' 'o/output=' 'compression=' 'level=' 'threads=' 'volume-size=' 'info-separator=' 'verify' 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'help'
             __mailpack_parse_subcommand -r 1 'version'
@@ -77,6 +77,7 @@ function __mailpack_custom_completion
 end
 
 complete -c 'mailpack' -f
+complete -c 'mailpack' -n '__mailpack_should_offer_completions_for_flags_or_options "mailpack" mbox-dialect' -l 'mbox-dialect' -d 'How mbox bodies are quoted (default: as the writer is evident, else mboxrd).' -rfka 'auto mboxo mboxrd mboxcl2'
 complete -c 'mailpack' -n '__mailpack_should_offer_completions_for_flags_or_options "mailpack" o output' -l 'output' -s 'o' -d 'The bundle to write (.tar.xz, .tar.gz or .tar); - for stdout.' -rfka ''
 complete -c 'mailpack' -n '__mailpack_should_offer_completions_for_flags_or_options "mailpack" compression' -l 'compression' -d 'xz, gzip or none (default: from the output name, else xz).' -rfka ''
 complete -c 'mailpack' -n '__mailpack_should_offer_completions_for_flags_or_options "mailpack" level' -l 'level' -d 'Compression level: xz preset 0-9 (default 1, see README) or gzip level 1-9 (default 6).' -rfka ''

@@ -20,7 +20,7 @@ function __mailpick_parse_tokens -S
     set -l unparsed_tokens (__mailpick_tokens -pc)
     switch $unparsed_tokens[1]
     case 'mailpick'
-        __mailpick_parse_subcommand -r 1 'since=' 'until=' 'date-source=' 'from=+' 'to=+' 'subject=+' 'header=+' 'message-id=+' 'message-ids=' 'folder=+' 'flag=+' 'no-flag=+' 'keyword=+' 'min-size=' 'max-size=' 'regex' 'mbox-variant=' 'version' 'h/help'
+        __mailpick_parse_subcommand -r 1 'mbox-dialect=' 'since=' 'until=' 'date-source=' 'from=+' 'to=+' 'subject=+' 'header=+' 'message-id=+' 'message-ids=' 'folder=+' 'flag=+' 'no-flag=+' 'keyword=+' 'min-size=' 'max-size=' 'regex' 'mbox-variant=' 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'help'
             __mailpick_parse_subcommand -r 1 'version'
@@ -77,6 +77,7 @@ function __mailpick_custom_completion
 end
 
 complete -c 'mailpick' -f
+complete -c 'mailpick' -n '__mailpick_should_offer_completions_for_flags_or_options "mailpick" mbox-dialect' -l 'mbox-dialect' -d 'How mbox bodies are quoted (default: as the writer is evident, else mboxrd).' -rfka 'auto mboxo mboxrd mboxcl2'
 complete -c 'mailpick' -n '__mailpick_should_offer_completions_for_flags_or_options "mailpick" since' -l 'since' -d 'Messages dated on or after DATE.' -rfka ''
 complete -c 'mailpick' -n '__mailpick_should_offer_completions_for_flags_or_options "mailpick" until' -l 'until' -d 'Messages dated before DATE (exclusive).' -rfka ''
 complete -c 'mailpick' -n '__mailpick_should_offer_completions_for_flags_or_options "mailpick" date-source' -l 'date-source' -d 'Which date --since/--until compare: header (the Date header, else the received time) or received.' -rfka 'header received'
@@ -93,7 +94,7 @@ complete -c 'mailpick' -n '__mailpick_should_offer_completions_for_flags_or_opti
 complete -c 'mailpick' -n '__mailpick_should_offer_completions_for_flags_or_options "mailpick" min-size' -l 'min-size' -d 'At least N bytes (10k, 5M).' -rfka ''
 complete -c 'mailpick' -n '__mailpick_should_offer_completions_for_flags_or_options "mailpick" max-size' -l 'max-size' -d 'At most N bytes.' -rfka ''
 complete -c 'mailpick' -n '__mailpick_should_offer_completions_for_flags_or_options "mailpick" regex' -l 'regex' -d 'Every P is a POSIX extended regular expression (case-insensitive) instead of a substring.'
-complete -c 'mailpick' -n '__mailpick_should_offer_completions_for_flags_or_options "mailpick" mbox-variant' -l 'mbox-variant' -d 'mbox dialect to write.' -rfka 'mboxo mboxrd mboxcl2'
+complete -c 'mailpick' -n '__mailpick_should_offer_completions_for_flags_or_options "mailpick" mbox-variant' -l 'mbox-variant' -d 'mbox dialect to write: mboxrd, mboxo or mboxcl2 (default: each message as it came, else mboxrd).' -rfka 'mboxo mboxrd mboxcl2'
 complete -c 'mailpick' -n '__mailpick_should_offer_completions_for_flags_or_options "mailpick" version' -l 'version' -d 'Show the version.'
 complete -c 'mailpick' -n '__mailpick_should_offer_completions_for_flags_or_options "mailpick" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'mailpick' -n '__mailpick_should_offer_completions_for_positional "mailpick" -eq 1' -fa 'help' -d 'Show subcommand help information.'

@@ -20,7 +20,7 @@ function __mailrestore_parse_tokens -S
     set -l unparsed_tokens (__mailrestore_tokens -pc)
     switch $unparsed_tokens[1]
     case 'mailrestore'
-        __mailrestore_parse_subcommand 1 'o/output=' 'into=' 'dry-run' 'since=' 'until=' 'date-source=' 'from=+' 'to=+' 'subject=+' 'header=+' 'message-id=+' 'message-ids=' 'folder=+' 'flag=+' 'no-flag=+' 'keyword=+' 'min-size=' 'max-size=' 'regex' 'format=' 'layout=' 'mbox-variant=' 'info-separator=' 'utf8-names' 'version' 'h/help'
+        __mailrestore_parse_subcommand 1 'mbox-dialect=' 'o/output=' 'into=' 'dry-run' 'since=' 'until=' 'date-source=' 'from=+' 'to=+' 'subject=+' 'header=+' 'message-id=+' 'message-ids=' 'folder=+' 'flag=+' 'no-flag=+' 'keyword=+' 'min-size=' 'max-size=' 'regex' 'format=' 'layout=' 'mbox-variant=' 'info-separator=' 'utf8-names' 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'help'
             __mailrestore_parse_subcommand -r 1 'version'
@@ -77,6 +77,7 @@ function __mailrestore_custom_completion
 end
 
 complete -c 'mailrestore' -f
+complete -c 'mailrestore' -n '__mailrestore_should_offer_completions_for_flags_or_options "mailrestore" mbox-dialect' -l 'mbox-dialect' -d 'How mbox bodies are quoted (default: as the writer is evident, else mboxrd).' -rfka 'auto mboxo mboxrd mboxcl2'
 complete -c 'mailrestore' -n '__mailrestore_should_offer_completions_for_flags_or_options "mailrestore" o output' -l 'output' -s 'o' -d 'The folder tree to restore into.' -rfka ''
 complete -c 'mailrestore' -n '__mailrestore_should_offer_completions_for_flags_or_options "mailrestore" into' -l 'into' -d 'Put every restored message into this one folder (e.g. Recovered, or Archive/Recovered).' -rfka ''
 complete -c 'mailrestore' -n '__mailrestore_should_offer_completions_for_flags_or_options "mailrestore" dry-run' -l 'dry-run' -d 'Print what would be restored (as mailscan does) and write nothing.'

@@ -20,7 +20,7 @@ function __mailverify_parse_tokens -S
     set -l unparsed_tokens (__mailverify_tokens -pc)
     switch $unparsed_tokens[1]
     case 'mailverify'
-        __mailverify_parse_subcommand -r 1 'against=' 'json' 'threads=' 'version' 'h/help'
+        __mailverify_parse_subcommand -r 1 'mbox-dialect=' 'against=' 'json' 'threads=' 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'help'
             __mailverify_parse_subcommand -r 1 'version'
@@ -77,6 +77,7 @@ function __mailverify_custom_completion
 end
 
 complete -c 'mailverify' -f
+complete -c 'mailverify' -n '__mailverify_should_offer_completions_for_flags_or_options "mailverify" mbox-dialect' -l 'mbox-dialect' -d 'How mbox bodies are quoted (default: as the writer is evident, else mboxrd).' -rfka 'auto mboxo mboxrd mboxcl2'
 complete -c 'mailverify' -n '__mailverify_should_offer_completions_for_flags_or_options "mailverify" against' -l 'against' -d 'Also check that every message of this live Maildir or mbox is in the bundle.' -rfka ''
 complete -c 'mailverify' -n '__mailverify_should_offer_completions_for_flags_or_options "mailverify" json' -l 'json' -d 'One JSON object per target: target, kind, ok, messages, problems (path, offset, message_id, problem), notes.'
 complete -c 'mailverify' -n '__mailverify_should_offer_completions_for_flags_or_options "mailverify" threads' -l 'threads' -d 'Decompression threads (default: all cores).' -rfka ''

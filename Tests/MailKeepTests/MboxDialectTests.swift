@@ -1,0 +1,104 @@
+import Foundation
+import Testing
+@testable import MailKeepIO
+@testable import MailKeepFormats
+@testable import MailKeepArchive
+@testable import MailKeepCommands
+
+@Suite struct MboxDialects {
+    /// mutt and Dovecot write mboxcl2-style: a Content-Length, and `From ` lines in bodies as
+    /// they are. Whatever dialect it is written in, the copy counts right and reads back the same.
+    @Test(arguments: [nil, MboxVariant.mboxrd, .mboxo, .mboxcl2])
+    func countedMessagesComeBackWhole(variant: MboxVariant?) throws {
+        let original = try String(contentsOfFile: "\(repositoryRoot)/fixtures/mbox/mboxcl2.mbox", encoding: .utf8)
+        let (messages, log) = try readMbox(original)
+        #expect(messages.count == 2 && log.problemCount == 0)
+        #expect(messages[0].text.contains("\n\nFrom alice@example.org Mon Jan  1 10:00:00 2024\n"))
+        let written = try writeMbox(messages, variant: variant)
+        if variant == nil || variant == .mboxcl2 { #expect(written == original) }
+        if variant == .mboxrd {
+            // Quoting changed the first body: its Content-Length would be stale, so it is gone.
+            #expect(written.contains("\n\n>From alice@example.org Mon Jan  1 10:00:00 2024\n"))
+            #expect(written.components(separatedBy: "Content-Length").count == 2)
+        }
+        // The reader warns about a Content-Length that does not end at the next message.
+        let (back, backLog) = try readMbox(written)
+        #expect(back.map(\.text) == messages.map(\.text))
+        #expect(backLog.problemCount == 0)
+    }
+
+    /// A stale Content-Length (another tool quoted the body and kept it) is corrected when the
+    /// message is written counted, never copied.
+    @Test func staleLengthIsCorrected() throws {
+        let text = "From a@x Mon Jan  1 00:00:00 2024\nSubject: a\nContent-Length: 99\n\n>From quoted\n\nFrom b@x Mon Jan  1 00:00:01 2024\nSubject: b\n\ny\n\n"
+        let (messages, _) = try readMbox(text)
+        #expect(messages[0].text == "Subject: a\n\nFrom quoted\n")
+        let written = try writeMbox(messages, variant: nil)
+        #expect(written.hasPrefix("From a@x Mon Jan  1 00:00:00 2024\nSubject: a\nContent-Length: 12\n\nFrom quoted\n\n"))
+        let (back, log) = try readMbox(written)
+        #expect(back.map(\.text) == messages.map(\.text))
+        #expect(log.problemCount == 0)
+    }
+
+    /// Thunderbird (mboxo) leaves an author's `>From ` as it is; read as mboxrd it would lose
+    /// its `>`. Its messages are read as mboxo, and written so they read back the same.
+    @Test(arguments: [nil, MboxVariant.mboxrd, .mboxo])
+    func thunderbirdMessagesAreMboxo(variant: MboxVariant?) throws {
+        let text = "From - Mon Jan  1 00:00:00 2024\nX-Mozilla-Status: 0001\nSubject: a\n\n>From the author, quoted by hand\n\nFrom - Tue Jan  2 00:00:00 2024\nX-Mozilla-Status: 0000\nSubject: b\n\ny\n\n"
+        let (messages, _) = try readMbox(text)
+        #expect(messages[0].text.contains("\n>From the author"))
+        let written = try writeMbox(messages, variant: variant)
+        if variant == nil { #expect(written == text) }
+        let (back, log) = try readMbox(written)
+        #expect(back.map(\.text) == messages.map(\.text))
+        #expect(log.problemCount == 0)
+        // Without X-Mozilla-Status the writer is not evident: mboxrd, one `>` less.
+        let plain = text.replacingOccurrences(of: "X-Mozilla-Status: 0001\n", with: "")
+        #expect(try readMbox(plain).messages[0].text.contains("\nFrom the author"))
+    }
+
+    /// `--mbox-dialect` says how a file whose writer is not evident is quoted.
+    @Test func dialectOptionSetsTheQuoting() throws {
+        let text = "From a@x Mon Jan  1 00:00:00 2024\nSubject: a\n\n>From kept\n>>From kept too\n\n"
+        func read(_ dialect: MboxDialect) throws -> String {
+            var out = ""
+            try MboxReader(MemorySource(Array(text.utf8), chunk: 5, name: "m"), dialect: dialect, log: WarningLog()).forEachMessage { _, c in
+                out = String(decoding: c, as: UTF8.self)
+            }
+            return out
+        }
+        #expect(try read(.mboxo) == "Subject: a\n\n>From kept\n>>From kept too\n")
+        #expect(try read(.mboxcl2) == "Subject: a\n\n>From kept\n>>From kept too\n")
+        #expect(try read(.mboxrd) == "Subject: a\n\nFrom kept\n>From kept too\n")
+        #expect(try read(.auto) == "Subject: a\n\nFrom kept\n>From kept too\n")
+        #expect(try MailConvert.parse(["a", "-o", "b", "--mbox-dialect", "mboxo"]).reading.mboxDialect == .mboxo)
+        #expect(throws: (any Error).self) { try MailScan.parse(["a", "--mbox-dialect", "mmdf"]) }
+    }
+}
+
+@Suite struct FromLineTimes {
+    private func time(_ line: String, _ zone: FromLine.Zone) -> Int64? {
+        Array(line.utf8).withUnsafeBytes { FromLine.parse($0, zone: zone).time }
+    }
+
+    /// mutt writes `ctime()`, the local time: a mail received at 10:00 UTC in New York reads
+    /// `05:00`, and is 10:00 UTC again when read in New York.
+    @Test func zoneLessDatesAreInTheGivenZone() {
+        let tenUTC: Int64 = 1704362400  // 2024-01-04 10:00:00 UTC
+        #expect(time("sender@x Thu Jan  4 05:00:00 2024", .offset(-5 * 3600)) == tenUTC)
+        #expect(time("sender@x Thu Jan  4 10:00:00 2024", .offset(0)) == tenUTC)
+        // A numeric zone on the line wins, before or after the year.
+        #expect(time("sender@x Thu Jan  4 12:00:00 +0200 2024", .offset(-5 * 3600)) == tenUTC)
+        #expect(time("sender@x Thu Jan  4 12:00:00 2024 +0200", .offset(-5 * 3600)) == tenUTC)
+        let line = FromLine.format(sender: "s@x", time: tenUTC, zone: .offset(-5 * 3600))
+        #expect(String(decoding: line, as: UTF8.self) == "From s@x Thu Jan  4 05:00:00 2024")
+    }
+
+    /// Written and read in the local zone, whatever it is, a time comes back as it was.
+    @Test func localTimesRoundTrip() {
+        for t: Int64 in [0, 1704362400, 1719835200, 951782400] {
+            let line = FromLine.format(sender: "s@x", time: t)
+            #expect(time(String(decoding: line.dropFirst(5), as: UTF8.self), .local) == t)
+        }
+    }
+}
