@@ -9,7 +9,8 @@ UTF-7; the root is '.'), state (`new`, `cur`, or `loose` for a message file dire
 folder), flags (sorted distinct letters from the `2,` info), mtime (seconds) and the SHA-256
 of the file.  It understands the Maildir++ layout (`.A.B` directories under the root) and the
 nested one (`A/B/cur`), the info separators `:`, `!` and `;` (and --separator), and skips
-tmp/, dot-files, and directories of other programs (`.notmuch`).
+tmp/, dot-files, directories of other programs (`.notmuch`) and mail servers' state files
+(`dovecot-keywords`, `dovecot-uidlist`, `subscriptions`, `maildirfolder`).
 
 --strip-mbox-headers hashes each message without its `Status`, `X-Status` and
 `Content-Length` header lines, which an mbox keeps as mailbox state rather than content.
@@ -48,6 +49,11 @@ def decode_mutf7(name):
                 return name
         i = end + 1
     return "".join(out)
+
+
+# A mail server's own files beside a folder's cur/new/tmp (Dovecot's keyword names, UID list
+# and indexes, Courier's, the Maildir++ folder marker): state, not messages.
+STATE_FILE = re.compile(r"^(dovecot[-.].*|subscriptions|maildirfolder|courierimap.*)$")
 
 
 def parse_name(name, separators):
@@ -95,6 +101,8 @@ def folder_messages(path, folder, separators, strip):
             yield (label, sub, flags, int(os.stat(full).st_mtime), sha256(full, strip))
     for name in os.listdir(path):
         full = os.path.join(path, name)
+        if STATE_FILE.match(name):
+            continue
         if not name.startswith(".") and os.path.isfile(full) and not os.path.islink(full):
             yield (label, "loose", "", int(os.stat(full).st_mtime), sha256(full, strip))
 
