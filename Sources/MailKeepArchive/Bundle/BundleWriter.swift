@@ -141,7 +141,7 @@ public final class BundleWriter: MessageSink {
         }
 
         let header = BundleHeader(created: created, top: top, infoSeparator: options.infoSeparator, sources: sources,
-                                  folders: folders.map { Set($0.map { $0.joined(separator: "/") }).sorted() })
+                                  folders: folders.map { Set($0.map { $0.joined(separator: "/") }).sorted() }, id: BundleID.make())
         do {
             try addDirectory(top)
             try addSmallFile("mailkeep-bundle.json", Array(try encoder.encode(header)) + [0x0A])

@@ -9,9 +9,13 @@ import Foundation
 /// bundle, and a reader refuses a version above the one it knows.
 public struct BundleHeader: Codable, Sendable, Equatable {
     public static let format = "mailkeep-bundle"
+    /// 3: an increment: its manifest holds only the messages new to its chain, and its state
+    /// is `STATE.tsv` (an older reader would take the manifest for the whole mailbox).
     /// 2: the manifest records addresses as arrays and a missing Date or Message-ID as null.
     /// 1: addresses as one joined string, header facts only where present.
-    public static let currentVersion = 2
+    public static let currentVersion = 3
+    /// What a full bundle is written as: older readers read it whole.
+    public static let fullBundleVersion = 2
 
     public var version: Int
     /// When the bundle was packed, Unix seconds.
@@ -26,9 +30,21 @@ public struct BundleHeader: Codable, Sendable, Equatable {
     /// Absent in bundles written before (their folders are those of their messages); older
     /// readers pass over it, so the version stays.
     public var folders: [String]?
+    /// The bundle's identity (32 lower-case hex digits), which increments name in their chain.
+    /// Absent in bundles packed before; `BundleChain` names those by their manifest's SHA-256.
+    public var id: String?
+    /// An increment's chain: the bundles it depends on, the full one first and its base last.
+    /// nil for a full bundle.
+    public var chain: [ChainLink]?
 
-    public init(created: Int64, top: String, infoSeparator: Character, sources: [String], folders: [String]? = nil) {
-        version = Self.currentVersion
+    /// True for an increment: its manifest holds only what its chain lacked.
+    public var isIncrement: Bool { chain != nil }
+
+    public init(created: Int64, top: String, infoSeparator: Character, sources: [String], folders: [String]? = nil,
+                id: String? = nil, chain: [ChainLink]? = nil) {
+        version = chain == nil ? Self.fullBundleVersion : Self.currentVersion
+        self.id = id
+        self.chain = chain
         self.created = created
         tool = "mailkeep \(mailkeepVersion)"
         self.top = top
@@ -38,7 +54,7 @@ public struct BundleHeader: Codable, Sendable, Equatable {
     }
 
     package enum CodingKeys: String, CodingKey {
-        case format, version, created, tool, top, infoSeparator = "info_separator", sources, folders
+        case format, version, created, tool, top, infoSeparator = "info_separator", sources, folders, id, chain
     }
 
     public init(from decoder: Decoder) throws {
@@ -59,6 +75,18 @@ public struct BundleHeader: Codable, Sendable, Equatable {
         infoSeparator = first
         sources = try c.decodeIfPresent([String].self, forKey: .sources) ?? []
         folders = try c.decodeIfPresent([String].self, forKey: .folders)
+        id = try c.decodeIfPresent(String.self, forKey: .id)
+        if let id, !BundleID.isValid(id) {
+            throw DecodingError.dataCorruptedError(forKey: .id, in: c, debugDescription: "not 32 lower-case hex digits")
+        }
+        chain = try c.decodeIfPresent([ChainLink].self, forKey: .chain)
+        // A version 3 bundle is an increment; one without its chain could not be read at all.
+        if version >= 3, chain?.isEmpty ?? true {
+            throw DecodingError.dataCorruptedError(forKey: .chain, in: c, debugDescription: "an increment (version \(version)) must name its chain")
+        }
+        if version < 3, chain != nil {
+            throw DecodingError.dataCorruptedError(forKey: .chain, in: c, debugDescription: "only an increment (version 3) has a chain")
+        }
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -71,6 +99,8 @@ public struct BundleHeader: Codable, Sendable, Equatable {
         try c.encode(String(infoSeparator), forKey: .infoSeparator)
         try c.encode(sources, forKey: .sources)
         try c.encodeIfPresent(folders, forKey: .folders)
+        try c.encodeIfPresent(id, forKey: .id)
+        try c.encodeIfPresent(chain, forKey: .chain)
     }
 
     /// Reads a header file; a version this mailkeep does not know is refused.
@@ -85,6 +115,70 @@ public struct BundleHeader: Codable, Sendable, Equatable {
             throw MailKeepError.unrecognized(path: bundle, reason: "bundle format version \(header.version) is not one this mailkeep understands (1 to \(currentVersion))")
         }
         return header
+    }
+}
+
+/// A bundle's identity: 128 random bits as 32 lower-case hex digits.
+public enum BundleID {
+    public static func make() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<2).map { _ in
+            let hex = String(generator.next() as UInt64, radix: 16)
+            return String(repeating: "0", count: 16 - hex.count) + hex
+        }.joined()
+    }
+
+    /// The id of a bundle packed before ids existed: its manifest's SHA-256, shortened.
+    public static func derived(manifestSHA256: String) -> String { String(manifestSHA256.prefix(32)) }
+
+    public static func isValid(_ text: String) -> Bool {
+        text.utf8.count == 32 && text.utf8.allSatisfy(isLowerHex)
+    }
+
+    static func isLowerHex(_ byte: UInt8) -> Bool { (0x30...0x39).contains(byte) || (0x61...0x66).contains(byte) }
+}
+
+/// One bundle an increment depends on (docs/bundle-format.md, "The increment's header").
+public struct ChainLink: Codable, Sendable, Equatable {
+    public var id: String
+    /// SHA-256 of that bundle's `MANIFEST.jsonl`: a bundle with the same id but other content
+    /// is not the one the increment was made against.
+    public var manifestSHA256: String
+    /// Its file name when the increment was packed: a hint for finding it, nothing more.
+    public var name: String
+    public var created: Int64?
+
+    public init(id: String, manifestSHA256: String, name: String, created: Int64?) {
+        self.id = id
+        self.manifestSHA256 = manifestSHA256
+        self.name = name
+        self.created = created
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, manifestSHA256 = "manifest_sha256", name, created
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        guard BundleID.isValid(id) else {
+            throw DecodingError.dataCorruptedError(forKey: .id, in: c, debugDescription: "not 32 lower-case hex digits")
+        }
+        manifestSHA256 = try c.decode(String.self, forKey: .manifestSHA256)
+        guard manifestSHA256.utf8.count == 64, manifestSHA256.utf8.allSatisfy(BundleID.isLowerHex) else {
+            throw DecodingError.dataCorruptedError(forKey: .manifestSHA256, in: c, debugDescription: "not 64 lower-case hex digits")
+        }
+        name = try c.decodeIfPresent(String.self, forKey: .name) ?? ""
+        created = try c.decodeIfPresent(String.self, forKey: .created).map { try isoTime($0, .created, c) }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(manifestSHA256, forKey: .manifestSHA256)
+        try c.encode(name, forKey: .name)
+        try c.encodeIfPresent(created.map(iso8601UTC), forKey: .created)
     }
 }
 
