@@ -78,7 +78,7 @@ case_ok flipped_byte_costs_one_block
 
 # --- a flipped byte in the first block: the file is still known as a bundle (its kind is told
 # from the first intact block), and only that block's messages are lost ------------------------
-python3 -c 'import sys; d = bytearray(open(sys.argv[1], "rb").read()); d[5000] ^= 1; open(sys.argv[2], "wb").write(d)' full.tar.xz early.tar.xz
+flip full.tar.xz 5000 1 early.tar.xz
 for tool in mailscan mailverify; do
     rc=0; $tool early.tar.xz >early.out 2>&1 || rc=$?
     [ "$rc" -eq 1 ] || { head -3 early.out >&2; fail "$tool on a bundle damaged in its first block exited $rc"; }
@@ -172,7 +172,7 @@ case_ok short_first_volume
 
 # --- a flipped bit in the first block's header of a volume set: still read as a bundle (the
 # first volume alone does not show what the set is), only that block lost --------------------
-python3 -c 'import sys; d = bytearray(open(sys.argv[1], "rb").read()); d[17] ^= 4; open(sys.argv[1], "wb").write(d)' headerflip/vol.tar.xz.001
+flip headerflip/vol.tar.xz.001 17 4
 rc=0; mailrestore headerflip/vol.tar.xz.001 -o R-headerflip 2>headerflip.err || rc=$?
 [ "$rc" -eq 1 ] || { head -3 headerflip.err >&2; fail "a damaged first block header in a volume set: exit $rc"; }
 [ "$(restored_hashes R-headerflip | wc -l)" -gt 900 ] || fail "a damaged first block header in a volume set: $(restored_hashes R-headerflip | wc -l) restored"
@@ -204,8 +204,7 @@ EOF
     [ "$got" -eq "$(cat want.$codec)" ] || fail ".mbox.$codec cut: $got messages given back, $(cat want.$codec) whole before the cut"
     note ".mbox.$codec cut in half: $got of 300 given back (every whole message before the cut)"
 done
-python3 -c '
-import sys; b=bytearray(open("in.mbox.xz","rb").read()); b[len(b)//2]^=0x40; open("flip.mbox.xz","wb").write(b)'
+flip in.mbox.xz mid 0x40 flip.mbox.xz
 rc=0; mailconvert flip.mbox.xz -o O-flip 2>flip-mbox.err || rc=$?
 [ "$rc" -eq 1 ] && grep -q "flip.mbox.xz: offset [0-9]*:" flip-mbox.err || { cat flip-mbox.err >&2; fail "a damaged .mbox.xz is not reported with its offset"; }
 [ "$(maildir_count O-flip)" -gt 100 ] || fail "a damaged .mbox.xz gave back too little"

@@ -100,3 +100,16 @@ EOF
 
 # case_ok NAME: one line per fault-suite case that held (scripts/faults).
 case_ok() { echo "case $1: ok"; }
+
+# flip FILE AT MASK [OUT]: XOR the byte at AT (a number, or `mid` for the middle) with MASK,
+# in place or into OUT: the one way every fault case damages a file.
+flip() {
+    python3 - "$@" <<'EOF_FLIP'
+import sys
+src, at, mask = sys.argv[1], sys.argv[2], int(sys.argv[3], 0)
+dst = sys.argv[4] if len(sys.argv) > 4 else src
+data = bytearray(open(src, 'rb').read())
+data[len(data) // 2 if at == 'mid' else int(at)] ^= mask
+open(dst, 'wb').write(data)
+EOF_FLIP
+}
