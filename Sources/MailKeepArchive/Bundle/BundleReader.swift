@@ -14,7 +14,7 @@ import Foundation
 /// meets damage (a corrupt or cut xz block, a missing volume), an xz bundle is read on from
 /// the next intact block that starts a tar entry, each block decoded on its own with its check
 /// verified (`XZBlockWalker`); every manifest entry that was not met is named as lost.
-public final class BundleReader: MessageSource {
+public final class BundleReader: MessageSource, StoredBundle {
     public let path: String
     /// A bundle that came on stdin, spooled to a scratch file so it can be read twice.
     private let spool: SpoolFile?
@@ -33,6 +33,19 @@ public final class BundleReader: MessageSource {
     public private(set) var manifestLost = false
     /// The info separator of the bundle's file names, from its header.
     public var infoSeparator: Character { header?.infoSeparator ?? ":" }
+    /// SHA-256 of the bundle's `MANIFEST.jsonl`, lower-case hex: what an increment's chain
+    /// link records of its base. Nil when the manifest was lost.
+    public private(set) var manifestSHA256: String?
+    /// Where the bundle's `STATE.tsv` is, when it has one: a span of the tar stream (found
+    /// from the xz index), or a scratch copy made as the tar walk went past it.
+    private var stateListing: StateListing?
+    private enum StateListing {
+        case span(offset: Int64, size: Int64)
+        case spooled(SpoolFile)
+    }
+    /// True when the bundle carries a `STATE.tsv` (an increment); its state is then that
+    /// listing, not its manifest.
+    public var hasStateListing: Bool { stateListing != nil }
 
     public init(path: String, threads: Int = 0, log: WarningLog) throws {
         self.path = path
@@ -90,20 +103,40 @@ public final class BundleReader: MessageSource {
             manifestBytes = []
             headerBytes = fast.header
         } else {
-            // The manifest streams into a scratch file as it goes past: held whole, a large one
-            // would take memory in proportion to its size.
+            // The manifest streams into a scratch file as it goes past, hashed on the way: held
+            // whole, a large one would take memory in proportion to its size. STATE.tsv is
+            // copied to a scratch file likewise, to be read when the state is asked for.
             var building: BundleManifest.Builder?
-            let chunked = Chunked(wanted: { $0.hasSuffix("/MANIFEST.jsonl") }) { _, at, bytes in
-                if at == 0 { building = try BundleManifest.Builder.spooled() }
+            var hasher = ContentHasher()
+            var state: SpoolFile?
+            let isManifest = { (path: String) in path.hasSuffix("/MANIFEST.jsonl") }
+            let isState = { (path: String) in path.hasSuffix("/" + StateFile.name) }
+            let chunked = Chunked(wanted: { isManifest($0) || isState($0) }) { entry, at, bytes in
+                if isState(entry.path) {
+                    if at == 0 { state = try SpoolFile(purpose: "state") }
+                    try state?.write(bytes)
+                    return
+                }
+                if at == 0 {
+                    building = try BundleManifest.Builder.spooled()
+                    hasher = ContentHasher()
+                }
                 building?.append(bytes)
+                hasher.update(bytes)
             }
-            let damage = try forEachEntryRecovering(wantContent: { $0.hasSuffix("/MANIFEST.jsonl") || $0.hasSuffix("/mailkeep-bundle.json") },
+            let damage = try forEachEntryRecovering(wantContent: { isManifest($0) || isState($0) || $0.hasSuffix("/mailkeep-bundle.json") },
                                                     chunked: chunked) { entry, content in
-                if entry.path.hasSuffix("/MANIFEST.jsonl") {
-                    if building == nil { building = BundleManifest.Builder(spool: nil) }
+                if isManifest(entry.path) {
+                    if building == nil {
+                        building = BundleManifest.Builder(spool: nil)
+                        hasher = ContentHasher()
+                    }
                     streamed = building?.finish()
+                    manifestSHA256 = hasher.finalizeHex()
                     building = nil
                     manifestBytes = []
+                } else if isState(entry.path) {
+                    stateListing = .spooled(try state ?? SpoolFile(purpose: "state"))
                 } else {
                     headerBytes = Array(content)
                 }
@@ -151,19 +184,29 @@ public final class BundleReader: MessageSource {
             let probe = try decode(block.uncompressedOffset, 2048)
             guard let file = TarHeaderProbe.file(in: probe), file.name.hasSuffix("/MANIFEST.jsonl") else { continue }
             let manifestTop = String(file.name.dropLast("/MANIFEST.jsonl".count))
-            // Only SHA256SUMS and the end of the archive may follow the manifest: an entry
-            // hidden after them is met only by reading everything, which refuses it by name
-            // before any message is handed on.
+            // Only an increment's STATE.tsv, SHA256SUMS and the end of the archive may follow
+            // the manifest: an entry hidden after them is met only by reading everything,
+            // which refuses it by name before any message is handed on.
             let contentStart = block.uncompressedOffset + Int64(file.headerLength)
-            let sumsStart = contentStart + file.size + Int64(TarHeader.padding(after: file.size))
-            guard sumsStart < index.uncompressedSize,
-                  let sums = TarHeaderProbe.file(in: try decode(sumsStart, 2048)), sums.name == "\(manifestTop)/SHA256SUMS" else { return nil }
+            var sumsStart = contentStart + file.size + Int64(TarHeader.padding(after: file.size))
+            guard sumsStart < index.uncompressedSize, var sums = TarHeaderProbe.file(in: try decode(sumsStart, 2048)) else { return nil }
+            var state: (offset: Int64, size: Int64)?
+            if sums.name == "\(manifestTop)/\(StateFile.name)" {
+                state = (sumsStart + Int64(sums.headerLength), sums.size)
+                sumsStart += Int64(sums.headerLength) + sums.size + Int64(TarHeader.padding(after: sums.size))
+                guard sumsStart < index.uncompressedSize, let next = TarHeaderProbe.file(in: try decode(sumsStart, 2048)) else { return nil }
+                sums = next
+            }
+            guard sums.name == "\(manifestTop)/SHA256SUMS" else { return nil }
             let sumsEnd = sumsStart + Int64(sums.headerLength) + sums.size + Int64(TarHeader.padding(after: sums.size))
             let endLength = index.uncompressedSize - sumsEnd
             guard endLength >= 2 * Int64(TarHeader.blockSize), endLength <= 1 << 20,
                   try decode(sumsEnd, endLength).allSatisfy({ $0 == 0 }) else { return nil }
             let building = try BundleManifest.Builder.spooled()
-            _ = try index.read(offset: contentStart, length: file.size, into: building)
+            let hashing = HashingSink(building)
+            _ = try index.read(offset: contentStart, length: file.size, into: hashing)
+            manifestSHA256 = hashing.finalizeHex()
+            stateListing = state.map { .span(offset: $0.offset, size: $0.size) }
             // The header is a nicety here: damage in the first block must not hide the manifest.
             var header: [UInt8]?
             if let start = try? decode(0, 8192), let f = TarHeaderProbe.file(in: start), f.name.hasSuffix("/mailkeep-bundle.json"),
@@ -174,6 +217,25 @@ public final class BundleReader: MessageSource {
             return (building.finish(), header)
         }
         return nil
+    }
+
+    public var bundlePath: String { path }
+
+    public func forEachStateLine(_ body: @escaping (Int, StateLine) throws -> Void) throws {
+        let reader = StateFile.Reader(path: DiagnosticFormat.member(StateFile.name, of: path), holders: stateHolders, body)
+        switch stateListing {
+        case nil:
+            return try manifest.forEachAsState(holder: stateHolders - 1, body)
+        case let .span(offset, size)?:
+            let index = try XZBlockIndex(path: path)
+            guard offset + size <= index.uncompressedSize else {
+                throw MailKeepError.malformed(path: path, offset: offset, reason: "STATE.tsv runs past the archive's end")
+            }
+            _ = try index.read(offset: offset, length: size, into: reader)
+        case .spooled(let spool)?:
+            try spool.copy { try reader.write($0) }
+        }
+        try reader.finish()
     }
 
     /// Walks the tar, handing over the content of the files `wantContent` asks for (others

@@ -9,11 +9,15 @@ import MailKeepFormats
 /// used), and the manifest itself against `SHA256SUMS`. The header, manifest and checksum
 /// files are never taken for mail. A file in `mail/` that the manifest does not list is
 /// reported and read with what its name says, as `BundleReader` does.
-public final class BundleTree: MessageSource {
+public final class BundleTree: MessageSource, StoredBundle {
     /// The top directory.
     public let root: String
     public let manifest: BundleManifest
     public let header: BundleHeader?
+    public let manifestSHA256: String?
+    public var bundlePath: String { root }
+    private var stateListingPath: String { FileSystem.join(root, StateFile.name) }
+    public var hasStateListing: Bool { (try? FileSystem.kind(stateListingPath)) == .regular }
     private let log: WarningLog
     private let files = WholeFileReader()
 
@@ -63,7 +67,29 @@ public final class BundleTree: MessageSource {
         for problem in manifest.problems {
             log.add(file: manifestPath, offset: nil, problem.what)
         }
-        try checkListedSum(of: "MANIFEST.jsonl", sha256: manifestHash.finalizeHex())
+        let manifestSum = manifestHash.finalizeHex()
+        manifestSHA256 = manifestSum
+        try checkListedSum(of: "MANIFEST.jsonl", sha256: manifestSum)
+    }
+
+    /// Read from `STATE.tsv` when the bundle has one, checked against its line in SHA256SUMS
+    /// as it streams past (a mismatch is reported once the listing has been read).
+    public func forEachStateLine(_ body: @escaping (Int, StateLine) throws -> Void) throws {
+        guard hasStateListing else { return try manifest.forEachAsState(holder: stateHolders - 1, body) }
+        let reader = StateFile.Reader(path: stateListingPath, holders: stateHolders, body)
+        let file = try FileHandleFD.open(reading: stateListingPath, followLinks: false)
+        var hash = ContentHasher()
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            let n = try file.read(into: buffer)
+            if n == 0 { break }
+            let piece = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
+            hash.update(piece)
+            try reader.write(piece)
+        }
+        try reader.finish()
+        try checkListedSum(of: StateFile.name, sha256: hash.finalizeHex())
     }
 
     private var infoSeparator: Character { header?.infoSeparator ?? ":" }

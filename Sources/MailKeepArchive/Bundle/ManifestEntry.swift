@@ -427,6 +427,27 @@ public struct BundleManifest: Sendable {
         public subscript(position: Int) -> String { store.entry(at: position)?.path ?? "" }
     }
 
+    /// The entry on line `line` of MANIFEST.jsonl, counted from 0 (how `STATE.tsv` names
+    /// entries); nil when there is no such line or it was not usable.
+    public func entry(atLine line: Int) -> ManifestEntry? {
+        store.number(ofLine: line).flatMap { store.entry(at: $0) }
+    }
+
+    /// The line (from 0) of the `number`th kept entry, in manifest order.
+    public func line(ofEntryAt number: Int) -> Int { Int(store.lines[number]) }
+
+    /// The content key (`ContentKey.of` its `sha256`) of the entry on line `line`, from
+    /// 0, without decoding the line again; nil when there is no usable entry there.
+    public func contentKey(atLine line: Int) -> UInt64? {
+        store.number(ofLine: line).map { store.contentKeys[$0] }
+    }
+
+    /// Every usable entry's line (from 0) and content key, in manifest order: a history's and
+    /// an increment's index of what a chain holds, 8 bytes a message.
+    public func forEachContentKey(_ body: (Int, UInt64) throws -> Void) rethrows {
+        for number in 0..<store.lines.count { try body(Int(store.lines[number]), store.contentKeys[number]) }
+    }
+
     /// Reads MANIFEST.jsonl as it streams past, in chunks of any size.
     public final class Builder: ByteSink {
         private let store: Store
@@ -495,7 +516,7 @@ public struct BundleManifest: Sendable {
                 return
             }
             do {
-                try store.add(line, hash: Store.hash(entry.path))
+                try store.add(line, hash: Store.hash(entry.path), lineNumber: lineNumber, content: ContentKey.of(entry.sha256))
             } catch {
                 // The scratch file failed (a full or unwritable $TMPDIR): nothing after this
                 // line can be kept either, and the reader stops with this error.
@@ -511,6 +532,11 @@ public struct BundleManifest: Sendable {
         /// Where each entry's line starts, in manifest order, and its length.
         var offsets: [Int64] = []
         var lengths: [UInt32] = []
+        /// Each kept entry's line in MANIFEST.jsonl, from 0 (ascending): a state line names an
+        /// entry by its line, and unusable or empty lines are not kept.
+        var lines: [Int32] = []
+        /// Each kept entry's `ContentKey`.
+        var contentKeys: [UInt64] = []
         /// Path hash to the entry's number; hashes shared by several paths list the others in
         /// `more`, and a lookup compares the paths decoded from the lines.
         var index: [UInt64: Int32] = [:]
@@ -527,7 +553,7 @@ public struct BundleManifest: Sendable {
             return h
         }
 
-        func add(_ line: [UInt8], hash: UInt64) throws {
+        func add(_ line: [UInt8], hash: UInt64, lineNumber: Int, content: UInt64) throws {
             let number = Int32(offsets.count)
             if let spool {
                 let at = spool.size
@@ -538,6 +564,8 @@ public struct BundleManifest: Sendable {
                 memory.append(contentsOf: line)
             }
             lengths.append(UInt32(line.count))
+            lines.append(Int32(truncatingIfNeeded: lineNumber - 1))
+            contentKeys.append(content)
             if index[hash] == nil { index[hash] = number } else { more[hash, default: []].append(number) }
         }
 
@@ -548,6 +576,17 @@ public struct BundleManifest: Sendable {
                 if let entry = entry(at: Int(number)), entry.path == path { return (Int(number), entry) }
             }
             return nil
+        }
+
+        /// The kept entry on manifest line `line` (from 0), by binary search.
+        func number(ofLine line: Int) -> Int? {
+            guard line >= 0, line <= Int(Int32.max) else { return nil }
+            var low = 0, high = lines.count
+            while low < high {
+                let mid = (low + high) / 2
+                if Int(lines[mid]) < line { low = mid + 1 } else { high = mid }
+            }
+            return low < lines.count && Int(lines[low]) == line ? low : nil
         }
 
         /// The entry on kept line `number`, decoded again (it decoded when it was read).
@@ -566,6 +605,13 @@ public struct BundleManifest: Sendable {
             return try? JSONDecoder().decode(ManifestEntry.self, from: bytes)
         }
     }
+}
+
+/// A message's identity in a history: the first 64 bits of its content's SHA-256 (hex), so
+/// that sets and maps of messages hold integers, not strings. Two contents sharing a key are
+/// told apart by comparing their full `sha256` where it matters.
+public enum ContentKey {
+    public static func of(_ sha256: String) -> UInt64 { UInt64(sha256.prefix(16), radix: 16) ?? 0 }
 }
 
 /// A time as the format writes it (ISO 8601, see `parseISO8601`), or a decoding error.
