@@ -35,6 +35,10 @@ public struct MessageMetadata: Sendable, Equatable {
     /// SHA-256 of the content when it is already known (a bundle reader checks every message
     /// against its manifest; restore hashes once), so writers do not hash the same bytes again.
     public var contentSHA256: String?
+    /// Set for a file the reader recognised from an earlier backup (`KnownFiles`) and did not
+    /// read: the content handed on with it is empty, and the sink (an increment) refers to the
+    /// bundle that holds the bytes.
+    public var known: KnownContent?
 
     public init(
         folder: [String] = [], flags: String = "", keywords: [String] = [], isNew: Bool = false, received: Int64? = nil,
@@ -57,6 +61,25 @@ public struct MessageMetadata: Sendable, Equatable {
 
     /// The folder as one slash-separated path, `""` for the root.
     public var folderPath: String { folder.joined(separator: "/") }
+}
+
+/// Where an earlier backup holds a message's bytes: a bundle of an increment's chain (0 the
+/// full one) and the line of its manifest.
+public struct KnownContent: Sendable, Equatable {
+    public var holder: Int
+    public var entry: Int
+    public init(holder: Int, entry: Int) {
+        self.holder = holder
+        self.entry = entry
+    }
+}
+
+/// Asked by the Maildir reader before it reads a file: a file the previous backup's state
+/// describes with the same unique name, size and received time is taken as unchanged and
+/// not read (`mailpack --base`; `--rehash` does without). A file changed in place with its
+/// size and mtime kept is not noticed that way.
+public protocol KnownFiles: AnyObject {
+    func known(unique: String, size: Int64, received: Int64) -> KnownContent?
 }
 
 /// Something that hands out messages one at a time.

@@ -13,6 +13,8 @@ public final class SourceList: SelectiveSource {
     private let nameMboxFolders: Bool
     private let extraSeparator: Character?
     private let mboxDialect: MboxDialect
+    /// Maildir files an earlier backup describes, which are then not read (`MailTreeReader`).
+    public var knownFiles: KnownFiles?
 
     /// With `nameMboxFolders` an mbox always becomes a folder named after its file, even as
     /// the only source (how bundles store mbox files).
@@ -116,7 +118,10 @@ public final class SourceList: SelectiveSource {
             let pre = prefix(source.path, isMbox: isMbox(source.kind))
             let reader: MessageSource
             switch source.kind {
-            case .tree(let tree): reader = MailTreeReader(tree, extraSeparator: extraSeparator, mboxDialect: mboxDialect, log: log)
+            case .tree(let tree):
+                let treeReader = MailTreeReader(tree, extraSeparator: extraSeparator, mboxDialect: mboxDialect, log: log)
+                treeReader.knownFiles = knownFiles
+                reader = treeReader
             case .mbox(let path): reader = MboxUpToDamage(try MboxReader.opening(path, dialect: mboxDialect, log: log), log: log)
             case .mboxStream(let stream): reader = MboxUpToDamage(MboxReader(stream, folder: [], dialect: mboxDialect, log: log), log: log)
             case .message(let path): reader = SingleMessageReader(path: path, folder: [])

@@ -69,6 +69,12 @@ public final class BundleWriter: MessageSink {
     private let counted: CountingSink
     private let manifest: SpoolFile
     private let sums: SpoolFile
+    /// An increment's chain and what it holds; nil for a full bundle.
+    private let chain: ChainIndex?
+    /// An increment's `STATE.tsv`, one line per message in the order they came.
+    private let state: SpoolFile?
+    /// Manifest lines written so far: the next stored message's `entry`.
+    private var stored = 0
     private let naming: FolderNaming
     private var namers: [[String]: UniqueNamer] = [:]
     /// Names already in the tar, per directory, as 64-bit FNV-1a hashes: a tar must not hold one
@@ -90,8 +96,12 @@ public final class BundleWriter: MessageSink {
 
     /// `path` `-` streams the bundle to stdout.
     /// `folders`: every folder of the sources, empty ones too, for the header.
-    public init(path: String, options: BundleOptions, sources: [String], folders: [[String]]? = nil, log: WarningLog) throws {
+    /// `chain`: write an increment over that chain (docs/bundle-format.md, "Increments and
+    /// chains"): only content the chain lacks is stored, and every message gets a state line.
+    public init(path: String, options: BundleOptions, sources: [String], folders: [[String]]? = nil,
+                chain: ChainIndex? = nil, log: WarningLog) throws {
         self.path = path
+        self.chain = chain
         self.options = options
         self.log = log
         created = Int64(time(nil))
@@ -134,6 +144,11 @@ public final class BundleWriter: MessageSink {
             tar = TarWriter(buffered)
             manifest = try SpoolFile(purpose: "manifest")
             sums = try SpoolFile(purpose: "sums")
+            state = try chain.map { _ in
+                let spool = try SpoolFile(purpose: "state")
+                try spool.write(StateFile.firstLine + "\n")
+                return spool
+            }
         } catch {
             createdOutput?.discard()
             createdVolumes?.discard()
@@ -141,7 +156,8 @@ public final class BundleWriter: MessageSink {
         }
 
         let header = BundleHeader(created: created, top: top, infoSeparator: options.infoSeparator, sources: sources,
-                                  folders: folders.map { Set($0.map { $0.joined(separator: "/") }).sorted() }, id: BundleID.make())
+                                  folders: folders.map { Set($0.map { $0.joined(separator: "/") }).sorted() }, id: BundleID.make(),
+                                  chain: chain?.links)
         do {
             try addDirectory(top)
             try addSmallFile("mailkeep-bundle.json", Array(try encoder.encode(header)) + [0x0A])
@@ -230,6 +246,46 @@ public final class BundleWriter: MessageSink {
 
     @discardableResult
     public func write(_ meta: MessageMetadata, content: UnsafeRawBufferPointer) throws -> DeliveryOutcome {
+        guard let chain else {
+            guard meta.known == nil else { throw MailKeepError.refused(path: meta.source, reason: "not read, and a full bundle needs its bytes") }
+            return try store(meta, content: content).outcome
+        }
+        // Held by the chain (or already by this increment): a state line, not a copy.
+        var meta = meta
+        let held: (holder: Int, entry: Int)?
+        if let known = meta.known {
+            held = (known.holder, known.entry)
+        } else {
+            let hash = meta.contentSHA256 ?? ContentHasher.sha256Hex(of: content)
+            meta.contentSHA256 = hash
+            held = chain.holding(sha256: hash)
+        }
+        if let held {
+            // An mbox's messages keep their positions in it, stored here or not.
+            if meta.fromLine != nil { mboxIndexes[meta.source, default: 0] += 1 }
+            try writeState(meta, holder: held.holder, entry: held.entry, name: chain.stateName(meta.uniqueName, holder: held.holder, entry: held.entry))
+            counts.add(.alreadyPresent, bytes: content.count)
+            return .alreadyPresent
+        }
+        let (outcome, entry) = try store(meta, content: content)
+        chain.stored(sha256: entry.sha256, size: entry.size, uniqueName: Self.uniqueName(of: entry.path, separator: options.infoSeparator))
+        try writeState(meta, holder: chain.ownHolder, entry: stored - 1,
+                       name: chain.stateName(meta.uniqueName, holder: chain.ownHolder, entry: stored - 1))
+        return outcome
+    }
+
+    private static func uniqueName(of path: String, separator: Character) -> String {
+        MaildirName.parse(FileSystem.baseName(path), extraSeparator: separator).unique
+    }
+
+    private func writeState(_ meta: MessageMetadata, holder: Int, entry: Int, name: String?) throws {
+        let line = StateLine(holder: holder, entry: entry, folder: meta.folderPath, flags: meta.flags,
+                             isNew: meta.isNew && meta.flags.isEmpty, received: meta.received, keywords: meta.keywords, name: name)
+        try StateFile.encode(line).withUnsafeBytes { try state?.write($0) }
+    }
+
+    /// Adds the message to the tar, SHA256SUMS and the manifest.
+    private func store(_ meta: MessageMetadata, content: UnsafeRawBufferPointer) throws -> (outcome: DeliveryOutcome, entry: ManifestEntry) {
         try endBlockAtMemberBoundary(next: content.count)
         let mailDir = try addFolderDirectories(meta.folder)
         // Mutated in place: a copy of a growing set per message would cost O(n) each time.
@@ -241,7 +297,7 @@ public final class BundleWriter: MessageSink {
         let name = isNew ? "new/" + unique : "cur/" + MaildirName.fileName(unique: unique, flags: meta.flags, separator: options.infoSeparator)
         let relative = "\(mailDir)/\(name)"
         let offset = try tar.addFile(path: "\(top)/\(relative)", mtime: meta.received ?? created, content: content)
-        let hash = ContentHasher.sha256Hex(of: content)
+        let hash = meta.contentSHA256 ?? ContentHasher.sha256Hex(of: content)
         try sums.write(Self.sumLine(hash: hash, path: relative))
 
         var entry = ManifestEntry(path: relative, size: Int64(content.count), sha256: hash, folder: meta.folderPath,
@@ -260,9 +316,10 @@ public final class BundleWriter: MessageSink {
             entry.mboxHeadersOffset = Int64(meta.mboxHeadersOffset)
         }
         try manifestLine(entry, relative).withUnsafeBytes { try manifest.write($0) }
+        stored += 1
         let outcome: DeliveryOutcome = candidates.attempt == 0 ? .written : .renamed
         counts.add(outcome, bytes: content.count)
-        return outcome
+        return (outcome, entry)
     }
 
     /// The entry as one manifest line, never longer than a reader accepts: header facts too
@@ -291,6 +348,12 @@ public final class BundleWriter: MessageSink {
         try buffered.drain()
         if let xz = compressor as? XZCompressor { try xz.endBlock() }
         try addSpooled("MANIFEST.jsonl", manifest, sumIt: true)
+        // An increment's state follows in a block of its own (docs/bundle-format.md).
+        if let state {
+            try buffered.drain()
+            if let xz = compressor as? XZCompressor { try xz.endBlock() }
+            try addSpooled(StateFile.name, state, sumIt: true)
+        }
         // SHA256SUMS (which the manifest repeats) gets a block of its own, so a bundle cut
         // short at its end loses it, its xz index and footer before it loses the manifest.
         try buffered.drain()

@@ -21,15 +21,23 @@ public struct MailPack: MailKeepCommand {
         The bundle is written under a temporary name and renamed when complete and synced: an \
         interrupted pack never leaves something that looks finished.
 
+        With --base, the bundle is an increment over an earlier one (or the newest complete \
+        one in a directory): it stores only messages whose content the base's chain does not \
+        hold, and the state of the whole source now (every message's folder, flags and which \
+        bundle holds it). Maildir files whose name, size and mtime the base's state records \
+        are not read (--rehash reads them all). The chain's bundles must be beside the base.
+
         Examples:
           mailpack ~/Maildir Archive.mbox -o mail-2026-11-29.tar.xz --verify
           mailpack ~/Maildir -o /media/usb/mail.tar.xz --volume-size 3900M
           mailpack ~/Maildir -o - | gpg -c > mail.tar.xz.gpg
+          mailpack ~/Maildir -o backups/mail-2026-11-30.tar.xz --base backups/mail-2026-11-29.tar.xz
 
         Diagnostics: 'mailpack: FILE: offset N: what' on stderr (see README, Diagnostics).
 
         Exit status: 0 done; 1 done, but some input was damaged and reported, or --verify \
-        found a problem; 2 I/O error or unreadable input; 64 usage error.
+        found a problem, or a link of the base's chain is not the bundle it names; 2 I/O \
+        error, unreadable input, or a link of the base's chain missing; 64 usage error.
         """,
         version: mailkeepVersion
     )
@@ -59,6 +67,12 @@ public struct MailPack: MailKeepCommand {
     @Flag(help: "Read the written bundle back from disk and verify it before exiting.")
     package var verify = false
 
+    @Option(help: ArgumentHelp("Write an increment over this bundle (or the newest bundle in this directory whose chain is all there).", valueName: "bundle-or-dir"))
+    package var base: String?
+
+    @Flag(help: "With --base: read and hash every file, even those the base's state records unchanged.")
+    package var rehash = false
+
     public func validate() throws {
         if let level, !(0...9).contains(level) { throw ValidationError("--level must be 0-9") }
         if let volumeSize, parseSize(volumeSize).map({ $0 < 1 << 20 }) ?? true {
@@ -66,6 +80,7 @@ public struct MailPack: MailKeepCommand {
         }
         if volumeSize != nil && output == "-" { throw ValidationError("--volume-size needs a file name, not -") }
         if verify && output == "-" { throw ValidationError("--verify needs a file name, not -") }
+        if rehash && base == nil { throw ValidationError("--rehash goes with --base") }
         if let ext = BundleOptions.foreignArchiveKind(forName: output) {
             throw ValidationError("-o \(output): mailpack writes a tar bundle (.tar.xz, .tar.gz or .tar), not a \(ext) file")
         }
@@ -81,14 +96,25 @@ public struct MailPack: MailKeepCommand {
                                     volumeSize: volumeSize.flatMap(parseSize), infoSeparator: infoSeparator.separator)
         try checkDestination(output, isOutsideOf: sources)
         let list = try SourceList(sources, nameMboxFolders: true, mboxDialect: reading.mboxDialect, log: log)
+        var chain: ChainIndex?
+        if let base {
+            do {
+                chain = try ChainIndex.open(base: base, knowFiles: !rehash, log: log)
+            } catch let refusal as ChainRefusal {
+                console.diagnose(refusal.description)
+                return refusal.exitStatus
+            }
+            if !rehash { list.knownFiles = chain }
+        }
         let bundle = try BundleWriter(path: output, options: options, sources: sources,
-                                      folders: list.folders.map(MailTree.inbox), log: log)
+                                      folders: list.folders.map(MailTree.inbox), chain: chain, log: log)
         let summary = try Pipeline(sources: list, progress: ProgressReporter(console: console)).run(into: bundle)
         if list.holdsNoMail {
             console.diagnose("no bundle written")
             return ExitStatus.problem
         }
-        console.diagnose("\(summary.messages) messages, \(formatBytes(summary.counts.bytesWritten)) packed into "
+        let held = chain == nil ? "" : " (\(summary.counts.alreadyPresent) already in the chain)"
+        console.diagnose("\(summary.messages) messages\(held), \(formatBytes(summary.counts.bytesWritten)) packed into "
             + "\(formatBytes(bundle.bundleBytes)) (\(chosen.rawValue))"
             + (log.problemCount > 0 ? ", \(log.problemCount) warnings" : ""))
         var status = log.problemCount > 0 ? ExitStatus.problem : ExitStatus.ok

@@ -11,6 +11,9 @@ public final class MailTreeReader: MessageSource {
     private let extraSeparator: Character?
     private let mboxDialect: MboxDialect
     private let files = WholeFileReader()
+    /// Asked before each Maildir file is read: a file it recognises is handed on unread, with
+    /// `MessageMetadata.known` (an increment over an earlier backup).
+    public var knownFiles: KnownFiles?
 
     public init(_ tree: MailTree, extraSeparator: Character? = nil, mboxDialect: MboxDialect = .auto, log: WarningLog) {
         self.tree = tree
@@ -34,6 +37,18 @@ public final class MailTreeReader: MessageSource {
                 }
                 for (sub, name, unique) in try messageFiles(path, record: record) {
                     let file = FileSystem.join(FileSystem.join(path, sub), name)
+                    let parsed = MaildirName.parse(name, extraSeparator: extraSeparator)
+                    let (flags, keywords) = keywordNames.split(parsed.flags)
+                    if let knownFiles, let stat = FileSystem.regularFileTimeAndSize(file),
+                       let known = knownFiles.known(unique: parsed.unique, size: stat.size,
+                                                    received: Self.receivedTime(mtime: stat.mtime, unique: parsed.unique)) {
+                        var meta = MessageMetadata(folder: folder, flags: flags, keywords: keywords, isNew: sub == "new",
+                                                   received: Self.receivedTime(mtime: stat.mtime, unique: parsed.unique),
+                                                   uniqueName: parsed.unique, source: file)
+                        meta.known = known
+                        try body(meta, UnsafeRawBufferPointer(start: nil, count: 0))
+                        continue
+                    }
                     let bytes: UnsafeRawBufferPointer
                     let mtime: Int64
                     do {
@@ -49,14 +64,12 @@ public final class MailTreeReader: MessageSource {
                         log.add(file: file, offset: nil, reason)
                         continue
                     }
-                    let parsed = MaildirName.parse(name, extraSeparator: extraSeparator)
                     var fromLine = record[unique]?.fromLine
                     if let line = fromLine, !MboxOrderRecord.isFromLine(line) {
                         log.add(file: FileSystem.join(path, MboxOrderRecord.fileName), offset: nil,
                                 "the From_ line recorded for \(unique) is not a From_ line; the default one is used")
                         fromLine = nil
                     }
-                    let (flags, keywords) = keywordNames.split(parsed.flags)
                     var meta = MessageMetadata(folder: folder, flags: flags, keywords: keywords, isNew: sub == "new",
                                                received: Self.receivedTime(mtime: mtime, unique: parsed.unique),
                                                fromLine: fromLine, uniqueName: parsed.unique, source: file)

@@ -36,6 +36,14 @@ public enum FileSystem {
         return (Int64(st.st_mtim.tv_sec), Int64(st.st_size))
     }
 
+    /// Modification time and size of a regular file (not a symlink); nil for anything else or
+    /// a file that cannot be looked at, which the caller then reads the ordinary way.
+    public static func regularFileTimeAndSize(_ path: String) -> (mtime: Int64, size: Int64)? {
+        var st = stat()
+        guard lstat(path, &st) == 0, kind(mode: st.st_mode) == .regular else { return nil }
+        return (Int64(st.st_mtim.tv_sec), Int64(st.st_size))
+    }
+
     /// The names in a directory, sorted bytewise so that every run sees the same order.
     /// `.` and `..` are left out.
     public static func list(_ path: String) throws -> [String] {

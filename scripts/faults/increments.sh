@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# Increments (mailpack --base): what they hold is checked without mailkeep, a killed
+# increment leaves nothing and a rerun converges, and a base that is not a bundle or whose
+# chain has a missing or altered link is refused, naming it, before anything is written.
+# Inputs and damage are made with Python and the shell, never with mailkeep.
+source "$(dirname "$0")/../lib/testlib.sh"
+require_or_skip "$SHARED/bench/gen_mail.py" || exit 0
+cd "$SCRATCH"
+gen_mail maildir --messages 200 --layout nested Mail >/dev/null
+
+# resolve DIR BUNDLE...: unpacks the bundles with tar, checks each with sha256sum -c, then
+# follows the newest bundle's STATE.tsv through the chain to each message's file and prints
+# every message's "sha256 folder flags" as the state says it is now; the census of DIR must
+# say the same.
+resolve() {
+    local dir="$1"
+    shift
+    rm -rf Unpacked && mkdir Unpacked
+    for b in "$@"; do
+        tar -xJf "$b" -C Unpacked || fail "tar -x $b failed"
+        top="$(tar -tJf "$b" | awk -F/ 'NR == 1 { print $1 }')"
+        (cd "Unpacked/$top" && sha256sum -c --quiet SHA256SUMS) || fail "sha256sum -c fails in $b"
+    done
+    python3 - Unpacked "$@" >state.lines <<'EOF'
+import json, os, sys, hashlib
+root, bundles = sys.argv[1], sys.argv[2:]
+def top(b):
+    import tarfile
+    return tarfile.open(b).getnames()[0].split("/")[0]
+tops = [top(b) for b in bundles]
+newest = os.path.join(root, tops[-1])
+header = json.load(open(os.path.join(newest, "mailkeep-bundle.json")))
+chain_tops = tops[:-1]
+assert len(header["chain"]) == len(chain_tops), "chain length differs from the bundles given"
+manifests = [[json.loads(l) for l in open(os.path.join(root, t, "MANIFEST.jsonl"))] for t in tops]
+lines = open(os.path.join(newest, "STATE.tsv")).read().split("\n")
+assert lines[0].startswith("#mailkeep-state 1\t"), lines[0]
+assert lines[-1] == ""
+for line in lines[1:-1]:
+    holder, entry, folder, flags, new, received, keywords, name = line.split("\t")
+    e = manifests[int(holder)][int(entry)]
+    data = open(os.path.join(root, tops[int(holder)], e["path"]), "rb").read()
+    assert hashlib.sha256(data).hexdigest() == e["sha256"]
+    print(e["sha256"], folder, flags)
+EOF
+    python3 - "$dir" <<'EOF' | sort >census.lines
+import os, sys, hashlib
+root = sys.argv[1]
+for d, dirs, files in os.walk(root):
+    sub = os.path.basename(d)
+    if sub not in ("cur", "new"):
+        continue
+    folder = os.path.relpath(os.path.dirname(d), root)
+    folder = "" if folder == "." else folder
+    for n in files:
+        flags = n.split(":2,")[1] if ":2," in n else ""
+        print(hashlib.sha256(open(os.path.join(d, n), "rb").read()).hexdigest(), folder, flags)
+EOF
+    sort state.lines | diff census.lines - >&2 || fail "the state of $* does not describe $dir"
+}
+
+# members BUNDLE: the file names of its tar members, in order.
+members() { python3 -c 'import sys, tarfile; [print(m.name.split("/", 1)[-1]) for m in tarfile.open(sys.argv[1]) if m.isfile()]' "$1"; }
+# stored BUNDLE: how many message files it holds.
+stored() { members "$1" | { grep -c '^mail/' || true; }; }
+
+# 1. An unchanged Maildir costs only its state: no message in the increment, STATE.tsv after
+# the manifest and before SHA256SUMS, and the state, followed through the chain by hand,
+# describes every message.
+expect_rc 0 mailpack Mail -o day1.tar.xz
+expect_rc 0 mailpack Mail -o day2.tar.xz --base day1.tar.xz
+[ "$(stored day2.tar.xz)" -eq 0 ] || fail "day2.tar.xz stores messages of an unchanged Maildir"
+[ "$(members day2.tar.xz | tail -3 | tr '\n' ' ')" = "MANIFEST.jsonl STATE.tsv SHA256SUMS " ] \
+    || fail "day2.tar.xz does not end MANIFEST.jsonl, STATE.tsv, SHA256SUMS: $(members day2.tar.xz | tail -3 | tr '\n' ' ')"
+resolve Mail day1.tar.xz day2.tar.xz
+case_ok unchanged-costs-only-state
+
+# 2. Flag changes, a move, deletions and new mail: only the new mail is stored, and the state
+# still describes the Maildir exactly.
+python3 - Mail <<'EOF'
+import glob, os, sys
+root = sys.argv[1]
+files = sorted(glob.glob(os.path.join(root, "**", "cur", "*"), recursive=True))
+for f in files[:30]:
+    d, n = os.path.split(f)
+    os.rename(f, os.path.join(d, n.split(":2,")[0] + ":2,FS"))
+for f in files[30:40]:
+    os.remove(f)
+for f in files[40:45]:
+    os.rename(f, os.path.join(root, "Sent", "cur", os.path.basename(f)))
+for i in range(5):
+    with open(os.path.join(root, "new", f"17000000{i}.new.host"), "w") as out:
+        out.write(f"From: a@example.org\nSubject: new {i}\nMessage-ID: <new{i}@example.org>\n\nbody {i}\n")
+EOF
+expect_rc 0 mailpack Mail -o day3.tar.xz --base day2.tar.xz
+[ "$(stored day3.tar.xz)" -eq 5 ] || fail "day3.tar.xz stores $(stored day3.tar.xz) messages, not the 5 new ones"
+resolve Mail day1.tar.xz day2.tar.xz day3.tar.xz
+case_ok changes-cost-lines
+
+# 3. An increment killed mid-write leaves nothing that looks like a bundle; the rerun
+# converges on the state an uninterrupted run writes.
+echo "late" >>"$(find Mail/Sent/cur -type f | head -1)"
+crashed=0
+MAILKEEP_STOP_AFTER_MESSAGES=100 mailpack Mail -o day4.tar.xz --base day3.tar.xz 2>stderr || crashed=$?
+[ "$crashed" -eq 137 ] || { cat stderr >&2; fail "mailpack told to stop after 100 messages exited $crashed"; }
+[ ! -e day4.tar.xz ] || fail "a killed increment left day4.tar.xz"
+# What it left is a locked-then-abandoned .day4.tar.xz.*.partial, which no reader takes for a
+# bundle (--base DIR passes over dot files) and the rerun removes.
+expect_rc 0 mailpack Mail -o day4.tar.xz --base day3.tar.xz
+[ -z "$(ls -A | grep '^\.day4')" ] || fail "the rerun left $(ls -A | grep '^\.day4')"
+resolve Mail day1.tar.xz day2.tar.xz day3.tar.xz day4.tar.xz
+[ "$(stored day4.tar.xz)" -eq 1 ] || fail "day4.tar.xz does not store exactly the one changed message"
+case_ok killed-increment-converges
+
+# 4. A base that is not a bundle: refused, exit 2, nothing written.
+printf 'not a bundle\n' >text.tar.xz
+printf 'From a@b Thu Jan  1 00:00:00 2026\nSubject: x\n\nbody\n' | xz >mbox.tar.xz
+python3 -c 'import tarfile, io; t = tarfile.open("plain.tar.xz", "w:xz"); i = tarfile.TarInfo("x/readme"); i.size = 3; t.addfile(i, io.BytesIO(b"hi\n")); t.close()'
+for base in text.tar.xz mbox.tar.xz plain.tar.xz Mail/cur/$(ls Mail/cur | head -1); do
+    out="$(mailpack Mail -o bad.tar.xz --base "$base" 2>&1)" && fail "$base was accepted as a base"
+    rc=$?
+    [ "$rc" -eq 2 ] || fail "base $base gave exit $rc, not 2: $out"
+    case "$out" in *"$(basename "$base")"*) ;; *) fail "the refusal does not name $base: $out" ;; esac
+    [ ! -e bad.tar.xz ] || fail "a refused base still left bad.tar.xz"
+done
+case_ok base-not-a-bundle
+
+# 5. A chain link missing beside the base: exit 2 naming it; one altered (same id, another
+# manifest): exit 1 naming it; renamed: found by its id.
+mkdir Moved && cp day2.tar.xz day3.tar.xz Moved/
+out="$(mailpack Mail -o Moved/day4.tar.xz --base Moved/day3.tar.xz 2>&1)" && fail "a chain without its first bundle was accepted"
+rc=$?
+[ "$rc" -eq 2 ] || fail "a missing link gave exit $rc, not 2"
+case "$out" in *"link 0 of its chain (day1.tar.xz, id "*) ;; *) fail "the missing link is not named: $out" ;; esac
+[ ! -e Moved/day4.tar.xz ] || fail "a refused chain still left day4.tar.xz"
+# The full bundle rebuilt with one subject changed in its manifest: same id, other SHA-256.
+python3 - day1.tar.xz Moved/day1.tar.xz <<'EOF'
+import io, sys, tarfile
+src, dst = sys.argv[1:]
+with tarfile.open(src) as t, tarfile.open(dst, "w:xz", format=tarfile.PAX_FORMAT) as out:
+    for m in t:
+        data = t.extractfile(m).read() if m.isfile() else None
+        if m.name.endswith("/MANIFEST.jsonl"):
+            data = data.replace(b'"subject":"', b'"subject":"altered ', 1)
+            m.size = len(data)
+        out.addfile(m, io.BytesIO(data) if data is not None else None)
+EOF
+out="$(mailpack Mail -o Moved/day4.tar.xz --base Moved/day3.tar.xz 2>&1)" && fail "a chain with an altered link was accepted"
+rc=$?
+[ "$rc" -eq 1 ] || fail "an altered link gave exit $rc, not 1: $out"
+case "$out" in *"link 0 of its chain (day1.tar.xz"*"is not the bundle the chain was made against"*) ;; *) fail "the altered link is not named: $out" ;; esac
+[ ! -e Moved/day4.tar.xz ] || fail "a refused chain still left day4.tar.xz"
+cp day1.tar.xz Moved/first-full.tar.xz && rm Moved/day1.tar.xz
+expect_rc 0 mailpack Mail -o Moved/day4.tar.xz --base Moved/day3.tar.xz
+case_ok chain-links-checked
+
+# 6. A file changed since the base is read again: another size, or another mtime, is new
+# content in the increment; a source Maildir file replaced under the same name too.
+f="$(find Mail/Archive -type f -path '*/cur/*' | head -1)"
+printf 'X-Changed: yes\n' | cat - "$f" >changed && mv changed "$f"
+g="$(find Mail/Projects -type f -path '*/cur/*' | head -1)"
+sed -i 's/the/THE/' "$g" && touch -d '2001-01-01' "$g"
+expect_rc 0 mailpack Mail -o day5.tar.xz --base day4.tar.xz
+resolve Mail day1.tar.xz day2.tar.xz day3.tar.xz day4.tar.xz day5.tar.xz
+case_ok changed-files-read-again
+
+# 7. An mbox that only grew: the increment stores only the new messages.
+gen_mail mbox --messages 50 --seed 7 >grow.mbox
+expect_rc 0 mailpack grow.mbox -o mbox1.tar.xz
+gen_mail mbox --messages 5 --seed 8 >>grow.mbox
+expect_rc 0 mailpack grow.mbox -o mbox2.tar.xz --base mbox1.tar.xz
+[ "$(stored mbox2.tar.xz)" -eq 5 ] || fail "the grown mbox's increment stores $(stored mbox2.tar.xz) messages, not 5"
+python3 - mbox2.tar.xz <<'EOF' || fail "the grown mbox's state does not list its 55 messages"
+import sys, tarfile
+t = tarfile.open(sys.argv[1])
+state = [m for m in t if m.name.endswith("/STATE.tsv")][0]
+lines = t.extractfile(state).read().decode().split("\n")[1:-1]
+assert len(lines) == 55, len(lines)
+assert [l.split("\t")[0] for l in lines] == ["0"] * 50 + ["1"] * 5
+EOF
+case_ok grown-mbox
