@@ -13,9 +13,17 @@ import Darwin
 /// `FileSystem.deliver`). There is no fsync per message (it costs more than the rest of the
 /// work); instead `finish()` syncs the file system once, and only then does the tool report
 /// success. A run killed half-way leaves whole messages; running it again converges, because
-/// names are deterministic (see `UniqueNamer`), and a message already present under its name
-/// with the same bytes is skipped, never written twice and never overwritten; different bytes
-/// under a taken name get the next name of `NameCandidates` instead.
+/// names are deterministic (see `UniqueNamer`), and a message that was present under its name
+/// with the same bytes before the run is skipped, never written twice and never overwritten;
+/// different bytes under a taken name get the next name of `NameCandidates` instead.
+///
+/// Within one run a unique name is given once per folder, whatever the flags: folders that
+/// merge into one (the INBOX under its names `INBOX`, `Inbox`, `inbox`; two entries that decode
+/// to one name) can bring the same source name twice, and two files `1.a:2,S` and `1.a:2,RS`
+/// in one `cur/` would be one message to Dovecot, which keys its uidlist on the part before
+/// the separator. The second gets the next name instead, even when its bytes equal the
+/// first's: a message the source holds twice is written twice, as in every other format, and
+/// a rerun walks the same names and finds both.
 ///
 /// Restoring into a tree a mail server serves adds files and directories beside the server's:
 /// the writer never touches a file it did not create (`dovecot-uidlist`, `dovecot.index*`,
@@ -37,10 +45,14 @@ public final class MaildirWriter: MessageSink {
     private final class Folder {
         let path: String
         /// unique name -> path relative to the folder (`cur/NAME:2,FS`), for the files that were
-        /// there before this run. What this run writes is not added: its names do not repeat,
-        /// and a name taken meanwhile is found when the link refuses it (`Deliverer`), so memory
-        /// stays flat however many messages pass.
+        /// there before this run. What this run writes is kept apart (`given`), so that only a
+        /// file from before the run can make a message "already present"; a name another
+        /// program takes meanwhile is found when the link refuses it (`Deliverer`).
         var existing: [String: String] = [:]
+        /// The unique names this run gave in the folder, as 64-bit FNV-1a hashes (8 bytes a
+        /// message rather than the name). The hash is deterministic, so on the rare false match
+        /// a rerun passes over the same name again and still converges.
+        var given: Set<UInt64> = []
         var census: ContentCensus?
         var namer: UniqueNamer
         /// Opened for the first message that came from an mbox.
@@ -107,12 +119,23 @@ public final class MaildirWriter: MessageSink {
         }
         var candidates = folder.namer.name(for: meta, content: content)
         let asked = candidates.name
-        while !folder.existing.isEmpty, let present = folder.existing[candidates.name] {
-            if try deliverer.holdsSameBytes(FileSystem.join(folder.path, present), content) {
+        while true {
+            let given = Self.nameHash(candidates.name)
+            if folder.given.contains(given) {
+                candidates.next()
+                continue
+            }
+            if !folder.existing.isEmpty, let present = folder.existing[candidates.name] {
+                if try !deliverer.holdsSameBytes(FileSystem.join(folder.path, present), content) {
+                    candidates.next()
+                    continue
+                }
+                folder.given.insert(given)
                 try recordMboxOrder(meta, candidates.name, in: folder)
                 return .alreadyPresent
             }
-            candidates.next()
+            folder.given.insert(given)
+            break
         }
         try recordMboxOrder(meta, candidates.name, in: folder)
         let flags = try flagsWithKeywordLetters(meta, in: folder)
@@ -125,6 +148,13 @@ public final class MaildirWriter: MessageSink {
         let outcome = try deliverer.deliver(delivery, content: content)
         if outcome == .alreadyPresent { return outcome }
         return outcome == .renamed || candidates.name != asked ? .renamed : .written
+    }
+
+    /// 64-bit FNV-1a of a unique name (see `Folder.given`).
+    private static func nameHash(_ name: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in name.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return hash
     }
 
     /// The message's flags plus the letters its keywords have in this folder: the letters of
