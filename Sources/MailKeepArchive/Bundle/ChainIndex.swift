@@ -183,13 +183,17 @@ public final class ChainIndex: KnownFiles {
 
     /// The newest bundle in `directory` (by `created`) whose chain is complete there.
     private static func newestComplete(in directory: String, log: WarningLog) throws -> String {
-        var listed: [(path: String, created: Int64)] = []
+        var listed: [(path: String, created: Int64, links: Int)] = []
         for path in try bundleFiles(in: directory) {
             guard let header = try? BundleListing.header(of: path) else { continue }
-            listed.append((path, header.created ?? 0))
+            listed.append((path, header.created ?? 0, header.chain?.count ?? 0))
+        }
+        // Packed in the same second, an increment is newer than the bundles of its chain.
+        let newestFirst = listed.sorted {
+            ($0.created, $0.links, $0.path) > ($1.created, $1.links, $1.path)
         }
         var refusals: [String] = []
-        for candidate in listed.sorted(by: { $0.created != $1.created ? $0.created > $1.created : $0.path > $1.path }) {
+        for candidate in newestFirst {
             do {
                 let listing = try BundleListing(path: candidate.path)
                 var others: [String: BundleListing]?
