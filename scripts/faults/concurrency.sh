@@ -255,3 +255,22 @@ for n in 1 2 3; do
     census mbox Sig/INBOX t:3000
 done
 case_ok signal-during-mbox-restore
+
+# 7. dovecot-keywords.lock, held by a live Dovecot (changed just now) or left by a dead one
+# (unchanged for longer than Dovecot's 120 s): the first is waited for MAILKEEP_LOCK_TIMEOUT
+# seconds, then the run stops with exit 2 naming it, lock and file untouched; the second is
+# removed with a note, as Dovecot would.
+rm -rf Kw && mkdir -p Kw/cur Kw/new Kw/tmp
+printf '0 $Junk\n' >Kw/dovecot-keywords
+printf '0 $Junk\n1 Held\n' >Kw/dovecot-keywords.lock
+rc=0
+MAILKEEP_LOCK_TIMEOUT=1 timeout 60 mailconvert "$FIXTURES/dovecot/mail/inbox" -o Kw >/dev/null 2>err || rc=$?
+[ "$rc" -eq 2 ] && grep -q "dovecot-keywords.lock" err || { cat err >&2; fail "a held dovecot-keywords.lock: exit $rc, expected 2 naming it"; }
+[ "$(cat Kw/dovecot-keywords.lock)" = "$(printf '0 $Junk\n1 Held')" ] || fail "a held dovecot-keywords.lock was broken"
+[ "$(cat Kw/dovecot-keywords)" = '0 $Junk' ] || fail "dovecot-keywords changed under a held lock"
+touch -d '-10 minutes' Kw/dovecot-keywords.lock
+MAILKEEP_LOCK_TIMEOUT=1 timeout 60 mailconvert "$FIXTURES/dovecot/mail/inbox" -o Kw >/dev/null 2>err || { cat err >&2; fail "a stale dovecot-keywords.lock stopped the run"; }
+grep -q "note: removed a stale lock" err || { cat err >&2; fail "a stale dovecot-keywords.lock was removed without a note"; }
+[ ! -e Kw/dovecot-keywords.lock ] || fail "the stale dovecot-keywords.lock is still there"
+grep -q '^1 ' Kw/dovecot-keywords || fail "names were not added after the stale lock went"
+case_ok keywords-lock-held-or-stale

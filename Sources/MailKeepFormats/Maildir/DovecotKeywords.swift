@@ -112,10 +112,11 @@ package struct DovecotKeywords: Equatable, Sendable {
     /// exclusively, written, synced, then renamed over the file, so Dovecot (or a second run)
     /// never sees half a file or loses a name it added meanwhile. Names that do not fit in 26
     /// letters are left out of the result; the caller reports them.
-    package static func merge(_ wanted: [(name: String, preferred: UInt8?)], intoFolder folder: String) throws -> DovecotKeywords {
+    package static func merge(_ wanted: [(name: String, preferred: UInt8?)], intoFolder folder: String,
+                              log: WarningLog) throws -> DovecotKeywords {
         let path = FileSystem.join(folder, fileName)
         let lockPath = path + ".lock"
-        let lock = try acquireLock(lockPath)
+        let lock = try acquireLock(lockPath, log: log)
         var committed = false
         defer { if !committed { FileSystem.remove(lockPath) } }
         let current = try load(folder: folder)
@@ -137,23 +138,34 @@ package struct DovecotKeywords: Equatable, Sendable {
         return merged
     }
 
-    /// Creates the lock file, waiting while another program holds it, as long as Dovecot would
-    /// before it calls the lock stale.
-    private static func acquireLock(_ lockPath: String) throws -> FileHandleFD {
-        var waited = 0
+    /// Creates the lock file, waiting while another program holds it: `MailboxLock.timeout`
+    /// seconds (60, or `MAILKEEP_LOCK_TIMEOUT`), as for an mbox's locks, then the run stops
+    /// (exit 2) naming the lock. The lock holds no pid (Dovecot writes the new file's content
+    /// into it), so its age is all that tells a dead holder: one unchanged for longer than
+    /// Dovecot's `staleLockSeconds` is stale, as Dovecot judges it, and is removed with a note.
+    private static func acquireLock(_ lockPath: String, log: WarningLog) throws -> FileHandleFD {
+        let timeout = MailboxLock.timeout
+        let deadline = MailboxLock.monotonicSeconds() + timeout
         while true {
             do {
                 return try FileHandleFD.create(lockPath)
             } catch MailKeepError.io(_, _, EEXIST) {
-                if let age = try? FileSystem.modificationTimeAndSize(lockPath).mtime, Int64(time(nil)) - age > staleLockSeconds {
-                    FileSystem.remove(lockPath)
+                var st = stat()
+                guard lstat(lockPath, &st) == 0 else { continue }
+                let age = Int64(time(nil)) - Int64(st.st_mtim.tv_sec)
+                if age > staleLockSeconds {
+                    // Only the file judged: a lock taken by someone else meanwhile is left alone.
+                    var again = stat()
+                    if lstat(lockPath, &again) == 0 && again.st_ino == st.st_ino && again.st_mtim.tv_sec == st.st_mtim.tv_sec {
+                        FileSystem.remove(lockPath)
+                        log.notice(file: lockPath, "removed a stale lock: unchanged for \(age) s, longer than the \(staleLockSeconds) s after which Dovecot takes it for a dead holder's")
+                    }
                     continue
                 }
-                guard waited < Int(staleLockSeconds + 2) * 10 else {
-                    throw MailKeepError.refused(path: lockPath, reason: "is held by another program; keyword names were not added")
+                if MailboxLock.monotonicSeconds() >= deadline {
+                    throw MailKeepError.refused(path: lockPath, reason: "is held by another program (changed \(age) s ago); gave up after waiting \(Int(timeout)) s, keyword names were not added (remove it if no program uses the folder)")
                 }
                 usleep(100_000)
-                waited += 1
             }
         }
     }

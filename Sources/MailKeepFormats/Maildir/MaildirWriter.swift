@@ -180,7 +180,7 @@ public final class MaildirWriter: MessageSink {
             }
         }
         if wanted.contains(where: { names.letter(for: $0.name) == nil }) {
-            names = try DovecotKeywords.merge(wanted, intoFolder: folder.path)
+            names = try DovecotKeywords.merge(wanted, intoFolder: folder.path, log: log)
         }
         folder.keywords = names
         for (name, _) in wanted {
