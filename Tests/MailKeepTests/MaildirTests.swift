@@ -94,6 +94,42 @@ import Testing
     }
 }
 
+extension MaildirNaming {
+    /// FAT and exFAT take names that differ only in case for one: written for such a disk,
+    /// `Work` and `work` get entries apart in case in both layouts, read back under their own
+    /// names, and a rerun finds every message where the first run put it.
+    @Test func namesApartOnlyInCaseStayApartForFAT() throws {
+        let base = NSTemporaryDirectory() + "mailkeep-case-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let written: [[String]] = [["Work"], ["work"], ["Work", "Sub"], ["work", "sub"], ["a_b"], ["A_B"]]
+        for layout in [MaildirLayout.maildirPlusPlus, .nested] {
+            let root = base + "/\(layout.rawValue)"
+            for run in 0..<2 {
+                let log = WarningLog()
+                let writer = try MaildirWriter(root: root, options: .init(naming: FolderNaming(layout: layout, infoSeparator: "!")), log: log)
+                for (n, folder) in written.enumerated() {
+                    var text = "Subject: \(n)\n\nbody\n"
+                    _ = try text.withUTF8 { try writer.write(MessageMetadata(folder: folder, received: Int64(n + 1)), content: UnsafeRawBufferPointer($0)) }
+                }
+                try writer.finish()
+                #expect(writer.counts.alreadyPresent == (run == 0 ? 0 : written.count), "\(layout) run \(run)")
+                var read: [[String]: Int] = [:]
+                try MailTreeReader(try MailTree(root: root, log: log), extraSeparator: "!", log: log).forEachMessage { meta, _ in
+                    read[meta.folder, default: 0] += 1
+                }
+                #expect(read == Dictionary(uniqueKeysWithValues: written.map { ($0, 1) }), "\(layout) run \(run)")
+            }
+            var paths = Set<String>()
+            let walker = FileManager.default.enumerator(atPath: root)
+            while let path = walker?.nextObject() as? String {
+                guard path.hasSuffix("/cur") || path == "cur" else { continue }
+                #expect(paths.insert(path.lowercased()).inserted, "\(layout): \(path) shares a FAT directory")
+            }
+            #expect(paths.count == written.count + 1, "\(layout): \(paths.sorted())")
+        }
+    }
+}
+
 @Suite struct RestoreDuplicates {
     /// Dedupe skips what the target had before the run, not a message the source holds twice.
     @Test func aMessageTwiceInTheSourceIsRestoredTwice() throws {

@@ -16,7 +16,8 @@ cd "$SCRATCH"
 # An mbox per folder, named as a user might on Linux; each holds a read message and an unread
 # one received at odd seconds.
 mkdir source
-names=('a:b' 'what?' 'say "hi"' '<tag>' 'pipe|x' 'back\slash' 'star*' 'Plain')
+# Work and work, a_b and A_B differ only in case, which FAT does not tell apart.
+names=('a:b' 'what?' 'say "hi"' '<tag>' 'pipe|x' 'back\slash' 'star*' 'Plain' 'Work' 'work' 'a_b' 'A_B')
 i=0
 for name in "${names[@]}"; do
     i=$((i + 1))
@@ -29,7 +30,7 @@ find Mail -name '*[:*?"<>|\\]*' | grep . >&2 && fail "mailconvert wrote names FA
 
 # Onto FAT32 (40 MiB of 512-byte clusters: the smallest FAT32 mkfs.vfat makes) and back.
 mkfs.vfat -F 32 -s 1 -C fat32.img 40960 >/dev/null
-mcopy -s -m -i fat32.img Mail ::/Mail || fail "mcopy refused the tree"
+mcopy -D s -s -m -i fat32.img Mail ::/Mail </dev/null || fail "mcopy refused the tree"
 mdir -/ -b -i fat32.img ::/Mail >listing
 [ "$(grep -c '/cur/.*!2,S$' listing)" -eq ${#names[@]} ] || { cat listing >&2; fail "the FAT32 image does not list every message"; }
 mcopy -s -m -i fat32.img ::/Mail back

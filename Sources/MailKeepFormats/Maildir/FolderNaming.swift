@@ -66,7 +66,8 @@ public struct FolderNaming: Sendable {
     /// whose name had to change, the name it stands for, so the tree reads back as written.
     /// What it creates is given to `owner` when there is one (see `FileOwner`).
     package func makeDirectory(for folder: [String], under root: String, owner: FileOwner? = nil) throws -> String {
-        let placement = placement(folder)
+        var placement = placement(folder)
+        if fatSafe { placement = try apartInCase(placement, folder, under: root) }
         let path = FileSystem.join(root, placement.relative)
         try FileSystem.makeDirectory(path, owner: owner)
         for (parent, entry, name) in placement.recorded {
@@ -98,6 +99,41 @@ public struct FolderNaming: Sendable {
             }
             return placement
         }
+    }
+
+    /// `placement` with each entry that differs only in case from one already beside it made
+    /// distinct, as `entry` makes a changed name: FAT and exFAT compare names without regard to
+    /// case, so `Work` and `work` (`.a_b` and `.A_B`) would be one directory there, and their
+    /// messages one folder. The entry on disk decides, so which of the two keeps its name does
+    /// not change from run to run; the other's name is recorded in `.mailkeep-folders`.
+    private func apartInCase(_ placement: Placement, _ folder: [String], under root: String) throws -> Placement {
+        guard !placement.relative.isEmpty else { return placement }
+        switch layout {
+        case .maildirPlusPlus:
+            guard try Self.hasCaseTwin(placement.relative, in: root) else { return placement }
+            let name = Self.distinguished(placement.relative, by: folder.joined(separator: "/"))
+            return Placement(relative: name, recorded: [("", name, folder)])
+        case .nested:
+            var apart = Placement(relative: "")
+            for (name, onDisk) in zip(folder, placement.relative.split(separator: "/").map(String.init)) {
+                var entry = onDisk
+                var exact = !placement.recorded.contains { $0.parent == apart.relative && $0.entry == onDisk }
+                if try Self.hasCaseTwin(onDisk, in: FileSystem.join(root, apart.relative)) {
+                    entry = Self.distinguished(onDisk, by: name)
+                    exact = false
+                }
+                if !exact { apart.recorded.append((apart.relative, entry, [name])) }
+                apart.relative = apart.relative.isEmpty ? entry : apart.relative + "/" + entry
+            }
+            return apart
+        }
+    }
+
+    /// Whether `directory` holds an entry that differs from `entry` only in case.
+    private static func hasCaseTwin(_ entry: String, in directory: String) throws -> Bool {
+        guard try FileSystem.kind(directory) == .directory else { return false }
+        let folded = entry.lowercased()
+        return try FileSystem.list(directory).contains { $0 != entry && $0.lowercased() == folded }
     }
 
     /// The folder's directory relative to the root; `""` for the root.
