@@ -5,9 +5,16 @@ import MailKeepArchive
 ///
 /// With one source its folders are kept as they are; with several, each source's folders go
 /// under a folder named after it (`a.mbox` -> `a/...`), so two inboxes do not merge. A
-/// directory that is an unpacked bundle (or holds only one) is read as that bundle (`BundleTree`).
+/// directory that is an unpacked bundle (or holds only one) is read as that bundle (`BundleTree`);
+/// a directory holding only bundles is read as those bundles.
+///
+/// Bundles are read as one mailbox's history (`BundleHistory`) when one of them is an
+/// increment or a state is asked for (`asOf`, `deleted`); every source must then be a bundle.
 public final class SourceList: SelectiveSource {
-    public enum Kind { case tree(MailTree), mbox(String), message(String), bundle(BundleReader), bundleTree(BundleTree), mboxStream(ByteSource) }
+    public enum Kind {
+        case tree(MailTree), mbox(String), message(String), bundle(BundleReader), bundleTree(BundleTree), mboxStream(ByteSource)
+        case history(BundleHistory)
+    }
     public let sources: [(path: String, kind: Kind)]
     private let log: WarningLog
     private let nameMboxFolders: Bool
@@ -18,8 +25,10 @@ public final class SourceList: SelectiveSource {
 
     /// With `nameMboxFolders` an mbox always becomes a folder named after its file, even as
     /// the only source (how bundles store mbox files).
+    /// `asOf` and `deleted` read the bundles as a history and give the state they name
+    /// (`BundleHistory`).
     public init(_ paths: [String], extraSeparator: Character? = nil, nameMboxFolders: Bool = false,
-                mboxDialect: MboxDialect = .auto, log: WarningLog) throws {
+                mboxDialect: MboxDialect = .auto, asOf: Int64? = nil, deleted: Bool = false, log: WarningLog) throws {
         self.log = log
         self.mboxDialect = mboxDialect
         self.extraSeparator = extraSeparator
@@ -42,6 +51,8 @@ public final class SourceList: SelectiveSource {
             case .directory:
                 if let top = try BundleTree.top(at: path) {
                     sources.append((path, .bundleTree(try BundleTree(root: top, log: log))))
+                } else if let bundles = try Self.bundleFiles(in: path) {
+                    for bundle in bundles { sources.append((bundle, .bundle(try BundleReader(path: bundle, log: log)))) }
                 } else {
                     sources.append((path, .tree(try MailTree(root: path, log: log))))
                 }
@@ -68,7 +79,47 @@ public final class SourceList: SelectiveSource {
                 throw MailKeepError.unrecognized(path: path, reason: "not a file or directory")
             }
         }
-        self.sources = sources
+        self.sources = try Self.asHistory(sources, asOf: asOf, deleted: deleted, log: log) ?? sources
+    }
+
+    /// The bundles as one history, when one is an increment or a state was asked for; nil
+    /// when they are sources of their own.
+    private static func asHistory(_ sources: [(String, Kind)], asOf: Int64?, deleted: Bool, log: WarningLog) throws -> [(String, Kind)]? {
+        var bundles: [StoredBundle] = []
+        var others: [String] = []
+        for (path, kind) in sources {
+            switch kind {
+            case .bundle(let bundle): bundles.append(bundle)
+            case .bundleTree(let tree): bundles.append(tree)
+            default: others.append(path)
+            }
+        }
+        guard asOf != nil || deleted || bundles.contains(where: { $0.header?.isIncrement ?? false }) else { return nil }
+        if let other = others.first {
+            throw MailKeepError.invalidArgument(reason: "\(other) is not a bundle: a history (increments, --as-of, --deleted) is read from bundles only")
+        }
+        guard !bundles.isEmpty else { return nil }
+        let history = try BundleHistory(bundles, asOf: asOf, deleted: deleted, log: log)
+        return [(history.chosenMember.path, .history(history))]
+    }
+
+    /// The bundles in a directory that holds nothing else (hidden files aside), in name order,
+    /// a volume set by its first volume; nil for any other directory.
+    private static func bundleFiles(in dir: String) throws -> [String]? {
+        var found: [String] = []
+        for name in try FileSystem.list(dir).sorted() where !name.hasPrefix(".") {
+            let path = FileSystem.join(dir, name)
+            guard try FileSystem.kind(path, followLinks: true) == .regular else { return nil }
+            // A later volume of a set is read through its first.
+            if let dot = name.lastIndex(of: "."), name[name.index(after: dot)...].count == 3,
+               name[name.index(after: dot)...].allSatisfy(\.isNumber) {
+                if VolumeSource.isFirstVolume(name) { found.append(path) }
+                continue
+            }
+            guard (try? MessageFileKind.sniff(path)) == .bundle else { return nil }
+            found.append(path)
+        }
+        return found.isEmpty ? nil : found
     }
 
     /// The folder prefix for a source: none when it is the only one.
@@ -95,6 +146,7 @@ public final class SourceList: SelectiveSource {
             case .bundleTree(let tree):
                 let folders = Set(tree.manifest.entries.values.map(\.folder)).union(tree.header?.folders ?? []).sorted()
                 return folders.map { prefix(source.path) + ($0.isEmpty ? [] : $0.split(separator: "/").map(String.init)) }
+            case .history(let history): return history.folders
             default: return [prefix(source.path, isMbox: isMbox(source.kind))]
             }
         }
@@ -127,6 +179,7 @@ public final class SourceList: SelectiveSource {
             case .message(let path): reader = SingleMessageReader(path: path, folder: [])
             case .bundle(let bundle): reader = bundle
             case .bundleTree(let tree): reader = tree
+            case .history(let history): reader = history
             }
             // A bundle is counted by its manifest (a selective read hands on only what it picks).
             let counted = CountingSource(reader)
@@ -135,6 +188,10 @@ public final class SourceList: SelectiveSource {
             if case .bundle(let bundle) = source.kind {
                 listed = bundle.order.count
                 try body(reader, pre)
+            } else if case .history = source.kind {
+                // A state may rightly hold nothing (nothing was deleted): not a mistyped path.
+                try body(reader, pre)
+                continue
             } else {
                 try body(counted, pre)
             }

@@ -26,6 +26,8 @@ struct HandMadeBundle {
     var stateText: String?
     var id = BundleID.make()
     var folders: [String]?
+    /// Each message in an xz block of its own, so damage to one block costs one message.
+    var blockPerMessage = false
 
     /// Writes the bundle (xz with the manifest, STATE.tsv and SHA256SUMS each starting a
     /// block, as mailpack writes them; or plain tar) and returns the chain link naming it.
@@ -47,6 +49,7 @@ struct HandMadeBundle {
         _ = try add("mailkeep-bundle.json", Array(try encoder.encode(header)) + [0x0A])
         var manifest: [UInt8] = []
         for message in messages {
+            if blockPerMessage { try xz?.endBlock() }
             let dir = message.folder.isEmpty ? "mail" : "mail/" + message.folder
             let relative = "\(dir)/cur/\(message.unique):2,\(message.flags)"
             let offset = try add(relative, message.content)

@@ -208,10 +208,12 @@ public final class BundleReader: MessageSource, StoredBundle {
             manifestSHA256 = hashing.finalizeHex()
             stateListing = state.map { .span(offset: $0.offset, size: $0.size) }
             // The header is a nicety here: damage in the first block must not hide the manifest.
+            // Only its own bytes are decoded: damage in a message after it must not hide the
+            // header, whose id places the bundle in a history.
             var header: [UInt8]?
-            if let start = try? decode(0, 8192), let f = TarHeaderProbe.file(in: start), f.name.hasSuffix("/mailkeep-bundle.json"),
-               f.headerLength + Int(f.size) <= start.count {
-                header = Array(start[f.headerLength..<(f.headerLength + Int(f.size))])
+            if let start = try? decode(0, 2048), let f = TarHeaderProbe.file(in: start), f.name.hasSuffix("/mailkeep-bundle.json"),
+               f.size <= 1 << 20 {
+                header = try? decode(Int64(f.headerLength), f.size)
             }
             top = manifestTop
             return (building.finish(), header)
@@ -674,6 +676,18 @@ extension BundleReader: SelectiveSource {
     /// the selection keeps when read: the manifest narrows, the message decides.
     package func forEachSelected(_ selection: Selection, among candidates: [ManifestEntry], index: XZBlockIndex,
                          _ body: (MessageMetadata, UnsafeRawBufferPointer, LazyFacts) throws -> Void) throws {
+        log.notice(file: path, "only the blocks holding the selected messages were read and checked; the rest of the bundle was not (mailverify reads everything)")
+        try forEachListed(candidates, index: index) { entry, content in
+            let meta = entry.metadata(source: path, separator: infoSeparator)
+            let facts = LazyFacts(content)
+            if selection.matches(meta, size: entry.size, facts: { facts.value }) { try body(meta, content, facts) }
+        }
+    }
+
+    /// Decodes the messages of `candidates` (in archive order, each with an offset) through
+    /// the xz index, and hands on each that matches its checksum; the others are named.
+    private func forEachListed(_ candidates: [ManifestEntry], index: XZBlockIndex,
+                               _ body: (ManifestEntry, UnsafeRawBufferPointer) throws -> Void) throws {
         // Messages close together are decoded in one run, so no block is decoded twice. A run
         // is held whole, so it spans at most `largestRun` (one message may be larger, up to the
         // entry cap), and only messages that follow one another in the archive join one.
@@ -689,7 +703,6 @@ extension BundleReader: SelectiveSource {
                 runs.append([(entry, offset)])
             }
         }
-        log.notice(file: path, "only the blocks holding the selected messages were read and checked; the rest of the bundle was not (mailverify reads everything)")
         // Messages that do not verify where the manifest places them (a bundle re-packed with
         // tar, whose offsets moved, or damage) are looked for in the stream before being
         // called damaged, so a selective read and a full read never disagree.
@@ -720,28 +733,77 @@ extension BundleReader: SelectiveSource {
                         retry[entry.path] = entry
                         continue
                     }
-                    let meta = entry.metadata(source: path, separator: infoSeparator)
-                    let facts = LazyFacts(content)
-                    if selection.matches(meta, size: entry.size, facts: { facts.value }) {
-                        try body(meta, content, facts)
-                    }
+                    try body(entry, content)
                 }
             }
         }
         guard !retry.isEmpty else { return }
+        try forEachListedByWalking(want: { retry[$0] }, unmet: { met in retry.values.filter { !met.contains($0.path) } }, body)
+    }
+
+    /// Reads the stream for the messages `want` names (given a path relative to the top, the
+    /// entry when it is wanted), checks each against its checksum, hands on the intact ones
+    /// and names the others, and then those of `unmet` (given the paths met) as lost.
+    private func forEachListedByWalking(want: (String) -> ManifestEntry?, unmet: (Set<String>) -> [ManifestEntry],
+                                        _ body: (ManifestEntry, UnsafeRawBufferPointer) throws -> Void) throws {
         var met = Set<String>()
-        let damage = try forEachEntryRecovering(wantContent: { self.messagePath($0).map { retry[$0] != nil } ?? false }) { entry, content in
-            guard let relative = messagePath(entry.path), let listed = retry[relative] else { return }
+        // The entry found when the walk asked whether to read a file, for its content next.
+        var asked: (path: String, entry: ManifestEntry)?
+        let damage = try forEachEntryRecovering(wantContent: { tarPath in
+            guard let relative = self.messagePath(tarPath), let entry = want(relative) else { return false }
+            asked = (relative, entry)
+            return true
+        }) { entry, content in
+            guard let relative = messagePath(entry.path), let listed = asked?.path == relative ? asked?.entry : want(relative) else { return }
             met.insert(relative)
             guard ContentHasher.sha256Hex(of: content) == listed.sha256, Int64(content.count) == listed.size else {
                 log.add(file: DiagnosticFormat.member(relative, of: path), offset: tarOffset(entry.contentOffset),
                         "checksum mismatch (\(Self.describe(listed))); damaged, not used")
                 return
             }
-            let meta = listed.metadata(source: path, separator: infoSeparator)
-            let facts = LazyFacts(content)
-            if selection.matches(meta, size: listed.size, facts: { facts.value }) { try body(meta, content, facts) }
+            try body(listed, content)
         }
-        reportLost(damage: damage, met: met, among: AnySequence(candidates.filter { retry[$0.path] != nil }))
+        reportLost(damage: damage, met: met, among: AnySequence(unmet(met).sorted { ($0.offset ?? 0) < ($1.offset ?? 0) }))
+    }
+
+    /// Reads the messages on `lines` of the manifest (from 0; how STATE.tsv names them), each
+    /// checked against its SHA-256 before `body` hears it with its line and entry: through the
+    /// xz index, decoding only the blocks that hold them, when the bundle is one seekable xz
+    /// file and they are a few of its messages; otherwise by reading the stream. A damaged or
+    /// missing message is named (a problem) and not handed on; a line with no usable entry is
+    /// passed over, as the caller named it when it resolved the line.
+    public func forEachContent(ofLines lines: [Int], _ body: (Int, ManifestEntry, UnsafeRawBufferPointer) throws -> Void) throws {
+        guard !lines.isEmpty, !manifestLost else { return }
+        var lineOf: [String: Int] = [:]
+        if spool == nil, !VolumeSource.isFirstVolume(path), lines.count <= max(64, order.count / 10),
+           let index = try? XZBlockIndex(path: path) {
+            var entries: [ManifestEntry] = []
+            for line in lines {
+                guard let entry = manifest.entry(atLine: line) else { continue }
+                entries.append(entry)
+                lineOf[entry.path] = line
+            }
+            if entries.allSatisfy({ $0.offset != nil }) {
+                entries.sort { ($0.offset ?? 0) < ($1.offset ?? 0) }
+                return try forEachListed(entries, index: index) { entry, content in
+                    if let line = lineOf[entry.path] { try body(line, entry, content) }
+                }
+            }
+        }
+        // Read the whole stream, each message's entry found by its path as it goes past; a
+        // set of line numbers is all that is held.
+        let wanted = Set(lines)
+        var lineMet: (path: String, line: Int)?
+        var linesMet = Set<Int>()
+        try forEachListedByWalking(want: { relative in
+            guard let found = self.manifest.lineAndEntry(ofPath: relative), wanted.contains(found.line) else { return nil }
+            lineMet = (relative, found.line)
+            linesMet.insert(found.line)
+            return found.entry
+        }, unmet: { _ in
+            wanted.subtracting(linesMet).sorted().compactMap { self.manifest.entry(atLine: $0) }
+        }) { entry, content in
+            if let met = lineMet, met.path == entry.path { try body(met.line, entry, content) }
+        }
     }
 }

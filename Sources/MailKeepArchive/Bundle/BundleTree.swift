@@ -92,7 +92,7 @@ public final class BundleTree: MessageSource, StoredBundle {
         try checkListedSum(of: StateFile.name, sha256: hash.finalizeHex())
     }
 
-    private var infoSeparator: Character { header?.infoSeparator ?? ":" }
+    public var infoSeparator: Character { header?.infoSeparator ?? ":" }
 
     /// Checks a file against its line in SHA256SUMS; a missing list or line is reported.
     private func checkListedSum(of name: String, sha256 actual: String) throws {
@@ -113,30 +113,44 @@ public final class BundleTree: MessageSource, StoredBundle {
 
     public func forEachMessage(_ body: (MessageMetadata, UnsafeRawBufferPointer) throws -> Void) throws {
         for listed in manifest.entries {
-            let relative = listed.path
-            let file = FileSystem.join(root, relative)
-            if let refusal = try refusal(of: relative) {
-                log.add(file: FileSystem.join(root, "MANIFEST.jsonl"), offset: nil,
-                        "lists \"\(relative)\", \(refusal); not read")
-                continue
-            }
-            let content: UnsafeRawBufferPointer
-            do {
-                content = try files.load(file).bytes
-            } catch let error as MailKeepError {
-                log.add(file: file, offset: nil, "listed in the manifest but not readable (\(error)); lost")
-                continue
-            }
-            guard Int64(content.count) == listed.size, ContentHasher.sha256Hex(of: content) == listed.sha256 else {
-                log.add(file: file, offset: nil,
-                        "checksum mismatch (Message-ID \(listed.messageID.map { "<\($0)>" } ?? "none")); damaged, not used")
-                continue
-            }
+            guard let content = try intactContent(of: listed) else { continue }
             var meta = listed.metadata(source: root, separator: infoSeparator)
-            meta.source = file
+            meta.source = FileSystem.join(root, listed.path)
             try body(meta, content)
         }
         try forEachUnlisted(body)
+    }
+
+    public func forEachContent(ofLines lines: [Int], _ body: (Int, ManifestEntry, UnsafeRawBufferPointer) throws -> Void) throws {
+        for line in lines {
+            guard let listed = manifest.entry(atLine: line), let content = try intactContent(of: listed) else { continue }
+            try body(line, listed, content)
+        }
+    }
+
+    /// A listed message's content when it may be read and matches its checksum; otherwise
+    /// nil, and the reason is reported.
+    private func intactContent(of listed: ManifestEntry) throws -> UnsafeRawBufferPointer? {
+        let relative = listed.path
+        let file = FileSystem.join(root, relative)
+        if let refusal = try refusal(of: relative) {
+            log.add(file: FileSystem.join(root, "MANIFEST.jsonl"), offset: nil,
+                    "lists \"\(relative)\", \(refusal); not read")
+            return nil
+        }
+        let content: UnsafeRawBufferPointer
+        do {
+            content = try files.load(file).bytes
+        } catch let error as MailKeepError {
+            log.add(file: file, offset: nil, "listed in the manifest but not readable (\(error)); lost")
+            return nil
+        }
+        guard Int64(content.count) == listed.size, ContentHasher.sha256Hex(of: content) == listed.sha256 else {
+            log.add(file: file, offset: nil,
+                    "checksum mismatch (Message-ID \(listed.messageID.map { "<\($0)>" } ?? "none")); damaged, not used")
+            return nil
+        }
+        return content
     }
 
     /// Why a manifest path may not be read, or nil: it must be a plain relative path under

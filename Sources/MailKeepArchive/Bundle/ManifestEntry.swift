@@ -433,6 +433,11 @@ public struct BundleManifest: Sendable {
         store.number(ofLine: line).flatMap { store.entry(at: $0) }
     }
 
+    /// The line (from 0) and the entry that lists `path`.
+    public func lineAndEntry(ofPath path: String) -> (line: Int, entry: ManifestEntry)? {
+        store.find(path).map { (Int(store.lines[$0.number]), $0.entry) }
+    }
+
     /// The line (from 0) of the `number`th kept entry, in manifest order.
     public func line(ofEntryAt number: Int) -> Int { Int(store.lines[number]) }
 

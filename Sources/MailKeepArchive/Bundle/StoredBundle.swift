@@ -20,6 +20,11 @@ public protocol StoredBundle: AnyObject {
     /// Lines are checked as `StateFile` reads them; whether a line's entry exists in its
     /// holder's manifest is the caller's to check, as it needs the chain.
     func forEachStateLine(_ body: @escaping (Int, StateLine) throws -> Void) throws
+    /// The messages on `lines` of the manifest (from 0), each handed on with its line and
+    /// entry only once it matches its SHA-256; a damaged or missing one is named as a problem.
+    func forEachContent(ofLines lines: [Int], _ body: (Int, ManifestEntry, UnsafeRawBufferPointer) throws -> Void) throws
+    /// The separator between a message file's unique name and its flags.
+    var infoSeparator: Character { get }
 }
 
 extension StoredBundle {

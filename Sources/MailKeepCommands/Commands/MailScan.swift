@@ -32,6 +32,7 @@ public struct MailScan: MailKeepCommand {
     package var sources: [String] = ["-"]
 
     @OptionGroup package var reading: SourceOptions
+    @OptionGroup package var history: HistoryOptions
 
     @OptionGroup package var select: SelectionOptions
 
@@ -41,7 +42,8 @@ public struct MailScan: MailKeepCommand {
     public func execute(on console: Console) throws -> Int32 {
         let log = console.warningLog()
         let selection = try select.selection()
-        let pipeline = Pipeline(sources: try SourceList(sources, mboxDialect: reading.mboxDialect, log: log), selection: selection)
+        let list = try SourceList(sources, mboxDialect: reading.mboxDialect, asOf: try history.asOfTime(), deleted: history.deleted, log: log)
+        let pipeline = Pipeline(sources: list, selection: selection)
         try pipeline.run(into: ListingSink(console: console, json: json))
         return log.problemCount > 0 ? ExitStatus.problem : ExitStatus.ok
     }

@@ -159,7 +159,7 @@ public final class Console: @unchecked Sendable {
 
     /// Reports a fatal error and returns the exit status it means.
     public func fail(_ error: Error) -> Int32 {
-        if let error = error as? MailKeepError {
+        if let error = error as? any ExitStatusError {
             diagnose(error.description)
             return error.exitStatus
         }

@@ -66,6 +66,15 @@ public enum MailKeepError: Error, CustomStringConvertible, Equatable {
     }
 }
 
+/// An error that says which exit status it stands for, so that errors of any layer are mapped
+/// in one place (`Console.fail`): a backup chain refused because a link is not the bundle it
+/// names is a finding (1), a link that was not given is unreadable input (2).
+public protocol ExitStatusError: Error, CustomStringConvertible {
+    var exitStatus: Int32 { get }
+}
+
+extension MailKeepError: ExitStatusError {}
+
 /// The current errno as a typed error for `path`.
 @inline(__always)
 package func ioError(_ path: String, _ operation: String) -> MailKeepError {

@@ -20,7 +20,7 @@ function __mailrestore_parse_tokens -S
     set -l unparsed_tokens (__mailrestore_tokens -pc)
     switch $unparsed_tokens[1]
     case 'mailrestore'
-        __mailrestore_parse_subcommand 1 'mbox-dialect=' 'o/output=' 'into=' 'dry-run' 'since=' 'until=' 'date-source=' 'from=+' 'to=+' 'subject=+' 'header=+' 'message-id=+' 'message-ids=' 'folder=+' 'flag=+' 'no-flag=+' 'keyword=+' 'min-size=' 'max-size=' 'regex' 'format=' 'layout=' 'mbox-variant=' 'info-separator=' 'utf8-names' 'version' 'h/help'
+        __mailrestore_parse_subcommand -r 1 'mbox-dialect=' 'as-of=' 'deleted' 'o/output=' 'into=' 'dry-run' 'since=' 'until=' 'date-source=' 'from=+' 'to=+' 'subject=+' 'header=+' 'message-id=+' 'message-ids=' 'folder=+' 'flag=+' 'no-flag=+' 'keyword=+' 'min-size=' 'max-size=' 'regex' 'format=' 'layout=' 'mbox-variant=' 'info-separator=' 'utf8-names' 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'help'
             __mailrestore_parse_subcommand -r 1 'version'
@@ -78,6 +78,8 @@ end
 
 complete -c 'mailrestore' -f
 complete -c 'mailrestore' -n '__mailrestore_should_offer_completions_for_flags_or_options "mailrestore" mbox-dialect' -l 'mbox-dialect' -d 'How mbox bodies are quoted (default: as the writer is evident, else mboxrd).' -rfka 'auto mboxo mboxrd mboxcl2'
+complete -c 'mailrestore' -n '__mailrestore_should_offer_completions_for_flags_or_options "mailrestore" as-of' -l 'as-of' -d 'The mailbox as it was at DATE: the state of the last bundle created at or before it.' -rfka ''
+complete -c 'mailrestore' -n '__mailrestore_should_offer_completions_for_flags_or_options "mailrestore" deleted' -l 'deleted' -d 'Messages an earlier state held and the chosen state (the newest, or --as-of\'s) does not: what was deleted. Combines with every selection option.'
 complete -c 'mailrestore' -n '__mailrestore_should_offer_completions_for_flags_or_options "mailrestore" o output' -l 'output' -s 'o' -d 'The folder tree to restore into.' -rfka ''
 complete -c 'mailrestore' -n '__mailrestore_should_offer_completions_for_flags_or_options "mailrestore" into' -l 'into' -d 'Put every restored message into this one folder (e.g. Recovered, or Archive/Recovered).' -rfka ''
 complete -c 'mailrestore' -n '__mailrestore_should_offer_completions_for_flags_or_options "mailrestore" dry-run' -l 'dry-run' -d 'Print what would be restored (as mailscan does) and write nothing.'

@@ -20,7 +20,7 @@ function __mailscan_parse_tokens -S
     set -l unparsed_tokens (__mailscan_tokens -pc)
     switch $unparsed_tokens[1]
     case 'mailscan'
-        __mailscan_parse_subcommand -r 1 'mbox-dialect=' 'since=' 'until=' 'date-source=' 'from=+' 'to=+' 'subject=+' 'header=+' 'message-id=+' 'message-ids=' 'folder=+' 'flag=+' 'no-flag=+' 'keyword=+' 'min-size=' 'max-size=' 'regex' 'json' 'version' 'h/help'
+        __mailscan_parse_subcommand -r 1 'mbox-dialect=' 'as-of=' 'deleted' 'since=' 'until=' 'date-source=' 'from=+' 'to=+' 'subject=+' 'header=+' 'message-id=+' 'message-ids=' 'folder=+' 'flag=+' 'no-flag=+' 'keyword=+' 'min-size=' 'max-size=' 'regex' 'json' 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'help'
             __mailscan_parse_subcommand -r 1 'version'
@@ -78,6 +78,8 @@ end
 
 complete -c 'mailscan' -f
 complete -c 'mailscan' -n '__mailscan_should_offer_completions_for_flags_or_options "mailscan" mbox-dialect' -l 'mbox-dialect' -d 'How mbox bodies are quoted (default: as the writer is evident, else mboxrd).' -rfka 'auto mboxo mboxrd mboxcl2'
+complete -c 'mailscan' -n '__mailscan_should_offer_completions_for_flags_or_options "mailscan" as-of' -l 'as-of' -d 'The mailbox as it was at DATE: the state of the last bundle created at or before it.' -rfka ''
+complete -c 'mailscan' -n '__mailscan_should_offer_completions_for_flags_or_options "mailscan" deleted' -l 'deleted' -d 'Messages an earlier state held and the chosen state (the newest, or --as-of\'s) does not: what was deleted. Combines with every selection option.'
 complete -c 'mailscan' -n '__mailscan_should_offer_completions_for_flags_or_options "mailscan" since' -l 'since' -d 'Messages dated on or after DATE.' -rfka ''
 complete -c 'mailscan' -n '__mailscan_should_offer_completions_for_flags_or_options "mailscan" until' -l 'until' -d 'Messages dated before DATE (exclusive).' -rfka ''
 complete -c 'mailscan' -n '__mailscan_should_offer_completions_for_flags_or_options "mailscan" date-source' -l 'date-source' -d 'Which date --since/--until compare: header (the Date header, else the received time) or received.' -rfka 'header received'

@@ -1,0 +1,243 @@
+import MailKeepIO
+import MailKeepFormats
+
+/// One mailbox's history (docs/bundle-format.md, "Histories"): full bundles and increments
+/// read together, each bundle a state of the mailbox, in the order they were created.
+///
+/// Links are checked when the history is made: every bundle an increment's chain names must
+/// be among those given (by id) and be the very bundle it was made against (its manifest's
+/// SHA-256). A state's lines are resolved to the bundle holding the bytes and the entry of its
+/// manifest; a line that names no entry is reported, and its message cannot be given back.
+///
+/// As a source of messages the history gives one state: the newest, or the last created at
+/// or before `--as-of`; with `--deleted`, the messages an earlier state held and that state
+/// does not, each as the last state that held it left it. A message's identity is its
+/// content's SHA-256 (`ContentKey`: its first 64 bits, so per-message sets hold integers).
+/// Only the bundles holding the selected messages are read, and of an xz bundle only the
+/// blocks holding them.
+public final class BundleHistory: SelectiveSource {
+    public struct Member {
+        public let bundle: StoredBundle
+        public let created: Int64
+        /// The members that hold the bytes its state lines name: `holders[line.holder]`, the
+        /// member itself last.
+        public let holders: [Int]
+        public var name: String { bundle.linkName }
+        public var path: String { bundle.bundlePath }
+    }
+
+    /// A chain that cannot be read as it is: the link named.
+    public struct ChainError: ExitStatusError {
+        public let file: String
+        public let reason: String
+        public let exitStatus: Int32
+        public var description: String { "\(file): \(reason)" }
+    }
+
+    /// The bundles in `created` order.
+    public let members: [Member]
+    /// The state given: an index into `members`.
+    public let chosen: Int
+    /// True: the messages earlier states held and the chosen one does not.
+    public let deleted: Bool
+    private let log: WarningLog
+
+    /// `asOf`: the state of the last bundle created at or before it (nil: the newest).
+    public init(_ bundles: [StoredBundle], asOf: Int64? = nil, deleted: Bool = false, log: WarningLog) throws {
+        self.log = log
+        self.deleted = deleted
+        // The same bundle given twice (by its file and by its directory) counts once.
+        var kept: [StoredBundle] = []
+        var lost: [String: String] = [:]
+        var seen: [String: Int] = [:]
+        for bundle in bundles {
+            guard let id = bundle.bundleID, bundle.manifestSHA256 != nil else {
+                log.add(file: bundle.bundlePath, offset: nil, "its manifest is lost, so it cannot take its place in the history; left out")
+                if let id = bundle.header?.id { lost[id] = bundle.bundlePath }
+                continue
+            }
+            if let other = seen[id] {
+                if kept[other].manifestSHA256 != bundle.manifestSHA256 {
+                    log.add(file: bundle.bundlePath, offset: nil, "has the id of \(kept[other].bundlePath) but another manifest; left out")
+                }
+                continue
+            }
+            seen[id] = kept.count
+            kept.append(bundle)
+        }
+        let sorted = kept.indices.sorted { a, b in
+            let (ca, cb) = (kept[a].header?.created ?? 0, kept[b].header?.created ?? 0)
+            return ca != cb ? ca < cb : a < b
+        }.map { kept[$0] }
+        var position: [String: Int] = [:]
+        for (at, bundle) in sorted.enumerated() { position[bundle.bundleID ?? ""] = at }
+        var members: [Member] = []
+        for (at, bundle) in sorted.enumerated() {
+            var holders: [Int] = []
+            for (n, link) in (bundle.header?.chain ?? []).enumerated() {
+                let named = "\(link.name) (id \(link.id)), bundle \(n) of its chain"
+                guard let found = position[link.id] else {
+                    throw ChainError(file: bundle.bundlePath, reason: lost[link.id].map { "needs \(named), but the manifest of \($0), which is that bundle, is lost" }
+                        ?? "needs \(named), which was not given; give every bundle of the chain (or their directory)",
+                        exitStatus: ExitStatus.failure)
+                }
+                guard sorted[found].manifestSHA256 == link.manifestSHA256 else {
+                    throw ChainError(file: bundle.bundlePath, reason: "needs \(named), but \(sorted[found].bundlePath) has another manifest "
+                        + "(SHA-256 \(sorted[found].manifestSHA256 ?? "?"), the chain records \(link.manifestSHA256)): it is not the bundle this increment was made against",
+                        exitStatus: ExitStatus.problem)
+                }
+                holders.append(found)
+            }
+            holders.append(at)
+            members.append(Member(bundle: bundle, created: bundle.header?.created ?? 0, holders: holders))
+        }
+        guard !members.isEmpty else {
+            throw MailKeepError.unrecognized(path: bundles.first?.bundlePath ?? "", reason: "no bundle of the history can be read")
+        }
+        self.members = members
+        if let asOf {
+            guard let last = members.lastIndex(where: { $0.created <= asOf }) else {
+                throw MailKeepError.invalidArgument(reason: "--as-of \(iso8601UTC(asOf)): the history begins later, with \(members[0].name), created \(iso8601UTC(members[0].created))")
+            }
+            chosen = last
+        } else {
+            chosen = members.count - 1
+        }
+    }
+
+    /// The chosen state's bundle.
+    public var chosenMember: Member { members[chosen] }
+
+    /// Each line of state `state` that resolves, with the member holding its bytes and its
+    /// content key; a line naming no manifest entry is reported and passed over.
+    public func forEachResolvedLine(ofState state: Int, _ body: (Int, StateLine, Int, UInt64) throws -> Void) throws {
+        let member = members[state]
+        let listing = member.bundle.hasStateListing ? DiagnosticFormat.member(StateFile.name, of: member.path) : member.path
+        try withoutActuallyEscaping(body) { body in
+            try member.bundle.forEachStateLine { number, line in
+                let holder = member.holders[line.holder]
+                guard let key = self.members[holder].bundle.manifest.contentKey(atLine: line.entry) else {
+                    self.log.add(file: listing, offset: nil,
+                                 "line \(number): entry \(line.entry) of \(self.members[holder].name)'s manifest (bundle \(line.holder) of the chain) does not exist; "
+                                 + "the message in folder \(line.folder.isEmpty ? "INBOX" : line.folder) cannot be given back")
+                    return
+                }
+                try body(number, line, holder, key)
+            }
+        }
+    }
+
+    /// A message of the state given, before its bytes are read.
+    private struct Pick {
+        var holder: Int32
+        var entry: Int32
+        var line: StateLine
+    }
+
+    public func forEachMessage(_ body: (MessageMetadata, UnsafeRawBufferPointer) throws -> Void) throws {
+        try forEachSelectedDirectly(Selection()) { meta, content, _ in try body(meta, content) }
+    }
+
+    public func forEachSelectedDirectly(_ selection: Selection,
+                                        _ body: (MessageMetadata, UnsafeRawBufferPointer, LazyFacts) throws -> Void) throws {
+        var picks: [Pick] = []
+        if deleted {
+            try forEachDeleted { line, holder, _ in
+                if admits(selection, line, holder: holder) { picks.append(Pick(holder: Int32(holder), entry: Int32(line.entry), line: line)) }
+            }
+        } else {
+            try forEachResolvedLine(ofState: chosen) { _, line, holder, _ in
+                if admits(selection, line, holder: holder) { picks.append(Pick(holder: Int32(holder), entry: Int32(line.entry), line: line)) }
+            }
+        }
+        // Bundle by bundle, each read once for all the messages it holds.
+        picks.sort { ($0.holder, $0.entry) < ($1.holder, $1.entry) }
+        var start = 0
+        while start < picks.count {
+            let holder = Int(picks[start].holder)
+            var end = start
+            while end < picks.count, picks[end].holder == picks[start].holder { end += 1 }
+            let group = picks[start..<end]
+            var lines: [Int] = []
+            for pick in group where lines.last != Int(pick.entry) { lines.append(Int(pick.entry)) }
+            let bundle = members[holder].bundle
+            try bundle.forEachContent(ofLines: lines) { entryLine, entry, content in
+                // The picks of this entry: one per copy of the message in the state.
+                var low = group.startIndex, high = group.endIndex
+                while low < high {
+                    let mid = (low + high) / 2
+                    if Int(group[mid].entry) < entryLine { low = mid + 1 } else { high = mid }
+                }
+                var at = low
+                while at < group.endIndex, Int(group[at].entry) == entryLine {
+                    let meta = metadata(group[at].line, entry: entry, bundle: bundle)
+                    let facts = LazyFacts(content)
+                    if selection.matches(meta, size: Int64(content.count), facts: { facts.value }) { try body(meta, content, facts) }
+                    at += 1
+                }
+            }
+            start = end
+        }
+    }
+
+    /// The messages some state before the chosen one held and the chosen one does not, each
+    /// with the line of the last state that held it: `body` hears the line, the member holding
+    /// the bytes and the state's index.
+    public func forEachDeleted(_ body: (StateLine, Int, Int) throws -> Void) throws {
+        var now = Set<UInt64>()
+        try forEachResolvedLine(ofState: chosen) { _, _, _, key in now.insert(key) }
+        // Every message a state held is in the manifest of that bundle or of one before it.
+        var pending = Set<UInt64>()
+        for member in members[...chosen] {
+            member.bundle.manifest.forEachContentKey { _, key in
+                if !now.contains(key) { pending.insert(key) }
+            }
+        }
+        var state = chosen - 1
+        while !pending.isEmpty, state >= 0 {
+            try forEachResolvedLine(ofState: state) { _, line, holder, key in
+                guard pending.remove(key) != nil else { return }
+                try body(line, holder, state)
+            }
+            state -= 1
+        }
+    }
+
+    /// Whether what the state line and the holder's manifest record can rule the message in.
+    private func admits(_ selection: Selection, _ line: StateLine, holder: Int) -> Bool {
+        let meta = MessageMetadata(folder: Self.folder(line.folder), flags: line.flags, keywords: line.keywords, isNew: line.isNew,
+                                   received: line.received)
+        guard selection.needsHeaders || selection.minSize != nil || selection.maxSize != nil else {
+            return selection.admits(meta, size: 0) { .none }
+        }
+        guard let entry = members[holder].bundle.manifest.entry(atLine: line.entry) else { return true }
+        return selection.admits(meta, size: entry.size) { entry.facts }
+    }
+
+    /// The message as the state has it: its folder, flags, keywords and times from the state
+    /// line, the rest (mbox From_ line, the unique name) from the entry holding its bytes.
+    private func metadata(_ line: StateLine, entry: ManifestEntry, bundle: StoredBundle) -> MessageMetadata {
+        var meta = entry.metadata(source: bundle.bundlePath, separator: bundle.infoSeparator)
+        meta.folder = Self.folder(line.folder)
+        meta.flags = line.flags
+        meta.isNew = line.isNew
+        meta.received = line.received
+        meta.keywords = line.keywords
+        if let name = line.name { meta.uniqueName = name }
+        return meta
+    }
+
+    private static func folder(_ path: String) -> [String] {
+        path.isEmpty ? [] : path.split(separator: "/").map(String.init)
+    }
+
+    /// The folders of the state given, empty ones too (none for `--deleted`, which gives back
+    /// messages, not a tree).
+    public var folders: [[String]] {
+        guard !deleted else { return [] }
+        let bundle = chosenMember.bundle
+        var names = Set(bundle.header?.folders ?? [])
+        if !bundle.hasStateListing { names.formUnion(bundle.manifest.entries.values.map(\.folder)) }
+        return names.sorted().map(Self.folder)
+    }
+}
