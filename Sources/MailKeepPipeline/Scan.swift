@@ -8,6 +8,9 @@ public struct ScanRecord {
     public var size: Int64
     public var sha256: String?
 
+    /// Over a history: the message's lifetime there, as `--json` reports it.
+    public var lifetime: (BundleHistory.Lifetime, BundleHistory)?
+
     public init(meta: MessageMetadata, facts: MessageFacts, size: Int64, sha256: String?) {
         self.meta = meta
         self.facts = facts
@@ -38,6 +41,17 @@ public struct ScanRecord {
         j.add("size", size)
         j.add("sha256", sha256)
         j.add("source", meta.source)
+        if let (lifetime, history) = lifetime {
+            j.add("bundles", lifetime.holders.map { history.members[$0].name })
+            func state(_ index: Int) -> String {
+                var o = JSONLine()
+                o.add("bundle", history.members[index].name)
+                o.add("created", iso8601UTC(history.members[index].created))
+                return o.text
+            }
+            j.addRaw("first_state", state(lifetime.first))
+            j.addRaw("last_state", state(lifetime.last))
+        }
         return j.text
     }
 
@@ -58,17 +72,23 @@ public struct ScanRecord {
 public final class ListingSink: MessageSink {
     private let console: Console
     private let json: Bool
+    /// With `json`, each message's lifetime in this history is listed too.
+    private let history: BundleHistory?
     public private(set) var counts = SinkCounts()
 
-    public init(console: Console, json: Bool) {
+    public init(console: Console, json: Bool, history: BundleHistory? = nil) {
         self.console = console
         self.json = json
+        self.history = history
     }
 
     @discardableResult
     public func write(_ metadata: MessageMetadata, content: UnsafeRawBufferPointer) throws -> DeliveryOutcome {
-        let record = ScanRecord(meta: metadata, facts: MessageFacts(content: content), size: Int64(content.count),
+        var record = ScanRecord(meta: metadata, facts: MessageFacts(content: content), size: Int64(content.count),
                                 sha256: json ? metadata.contentSHA256 ?? ContentHasher.sha256Hex(of: content) : nil)
+        if let history, let sha256 = record.sha256, let lifetime = try history.lifetime(ofContent: sha256) {
+            record.lifetime = (lifetime, history)
+        }
         try console.output(json ? record.jsonLine : record.humanLine)
         counts.add(.written, bytes: content.count)
         return .written

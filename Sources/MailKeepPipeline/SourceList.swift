@@ -122,6 +122,12 @@ public final class SourceList: SelectiveSource {
         return found.isEmpty ? nil : found
     }
 
+    /// The history the bundles were read as, if they were.
+    public var history: BundleHistory? {
+        guard case .history(let history)? = sources.first?.kind else { return nil }
+        return history
+    }
+
     /// The folder prefix for a source: none when it is the only one.
     private func prefix(_ path: String, isMbox: Bool = false) -> [String] {
         guard sources.count > 1 || (isMbox && nameMboxFolders) else { return [] }

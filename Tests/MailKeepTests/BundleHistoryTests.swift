@@ -290,3 +290,28 @@ extension BundleStateReadingTests {
         #expect(gotout == [4: "INBOX S", 5: "INBOX new"])
     }
 }
+
+extension BundleHistoryTests {
+    @Test func scanJSONTellsWhereEachMessageLivedInTheHistory() throws {
+        let chain = try Chain()
+        let result = runCommand(MailScan.self, [chain.day1, chain.day2, chain.day3, "--json"])
+        #expect(result.status == 0, "\(result.standardError)")
+        let objects = try result.standardOutput.split(separator: "\n").map {
+            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+        func object(_ n: Int) throws -> [String: Any] {
+            try #require(objects.first { ($0["subject"] as? String) == "history \(n)" })
+        }
+        #expect(objects.count == 3)
+        let moved = try object(3)
+        #expect(moved["folder"] as? String == "Archive")
+        #expect(moved["bundles"] as? [String] == ["day1.tar.xz"])
+        #expect((moved["first_state"] as? [String: Any])?["bundle"] as? String == "day1.tar.xz")
+        #expect((moved["last_state"] as? [String: Any])?["bundle"] as? String == "day3.tar.xz")
+        #expect((try object(4)["first_state"] as? [String: Any])?["created"] as? String == iso8601UTC(Chain.created[1]))
+        // A deleted message's last state is the last bundle that held it.
+        let deleted = runCommand(MailScan.self, [chain.day1, chain.day2, chain.day3, "--json", "--deleted", "--subject", "history 1"])
+        let line = try #require(try JSONSerialization.jsonObject(with: Data(deleted.standardOutput.utf8)) as? [String: Any])
+        #expect((line["last_state"] as? [String: Any])?["bundle"] as? String == "day2.tar.xz")
+    }
+}

@@ -15,10 +15,15 @@ public struct MailScan: MailKeepCommand {
         files, a bundle, or - for stdin (an mbox stream or a bundle, told apart by their \
         first bytes). Selection options combine with AND; repeating one ORs its values.
 
+        Several bundles that make one mailbox's history (a full bundle and its increments, or \
+        their directory) list the newest state, or --as-of's; --deleted lists what an earlier \
+        state held and that one does not.
+
         Examples:
           mailscan Mail --from alice@client.example --since 2024-03-01 --until 2024-07-01
           mailscan backup.tar.xz --json | jq -r .message_id
           gpg -d mail.tar.xz.gpg | mailscan - --subject contract
+          mailscan /backup/bob --deleted --since 2026-03-01
 
         Diagnostics: 'mailscan: FILE: offset N: what' on stderr (see README, Diagnostics).
 
@@ -36,7 +41,7 @@ public struct MailScan: MailKeepCommand {
 
     @OptionGroup package var select: SelectionOptions
 
-    @Flag(help: "One JSON object per line, with folder, flags, date, received, from, to, subject, message_id, size, sha256.")
+    @Flag(help: "One JSON object per line, with folder, flags, date, received, from, to, subject, message_id, size, sha256; over a history also bundles (those holding its bytes), first_state and last_state (each bundle and created).")
     package var json = false
 
     public func execute(on console: Console) throws -> Int32 {
@@ -44,7 +49,7 @@ public struct MailScan: MailKeepCommand {
         let selection = try select.selection()
         let list = try SourceList(sources, mboxDialect: reading.mboxDialect, asOf: try history.asOfTime(), deleted: history.deleted, log: log)
         let pipeline = Pipeline(sources: list, selection: selection)
-        try pipeline.run(into: ListingSink(console: console, json: json))
+        try pipeline.run(into: ListingSink(console: console, json: json, history: list.history))
         return log.problemCount > 0 ? ExitStatus.problem : ExitStatus.ok
     }
 }

@@ -96,7 +96,7 @@ complete -c 'mailscan' -n '__mailscan_should_offer_completions_for_flags_or_opti
 complete -c 'mailscan' -n '__mailscan_should_offer_completions_for_flags_or_options "mailscan" min-size' -l 'min-size' -d 'At least N bytes (10k, 5M).' -rfka ''
 complete -c 'mailscan' -n '__mailscan_should_offer_completions_for_flags_or_options "mailscan" max-size' -l 'max-size' -d 'At most N bytes.' -rfka ''
 complete -c 'mailscan' -n '__mailscan_should_offer_completions_for_flags_or_options "mailscan" regex' -l 'regex' -d 'Every P is a POSIX extended regular expression (case-insensitive) instead of a substring.'
-complete -c 'mailscan' -n '__mailscan_should_offer_completions_for_flags_or_options "mailscan" json' -l 'json' -d 'One JSON object per line, with folder, flags, date, received, from, to, subject, message_id, size, sha256.'
+complete -c 'mailscan' -n '__mailscan_should_offer_completions_for_flags_or_options "mailscan" json' -l 'json' -d 'One JSON object per line, with folder, flags, date, received, from, to, subject, message_id, size, sha256; over a history also bundles (those holding its bytes), first_state and last_state (each bundle and created).'
 complete -c 'mailscan' -n '__mailscan_should_offer_completions_for_flags_or_options "mailscan" version' -l 'version' -d 'Show the version.'
 complete -c 'mailscan' -n '__mailscan_should_offer_completions_for_flags_or_options "mailscan" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'mailscan' -n '__mailscan_should_offer_completions_for_positional "mailscan" -eq 1' -fa 'help' -d 'Show subcommand help information.'
