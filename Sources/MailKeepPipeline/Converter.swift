@@ -39,7 +39,7 @@ public func makeSink(destination: String, folderCount: Int, options: ConvertOpti
     case .mbox:
         if destination == "-" || folderCount <= 1 {
             if skipExistingContent && destination != "-" {
-                return try MboxStreamSink(appendingTo: destination, variant: options.mboxVariant, log: log)
+                return try MboxStreamSink(restoringInto: destination, variant: options.mboxVariant, log: log)
             }
             return try MboxStreamSink(path: destination, variant: options.mboxVariant, log: log, standardOutput: options.standardOutput)
         }

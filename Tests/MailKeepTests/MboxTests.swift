@@ -300,3 +300,60 @@ extension MboxRestoreInto {
         #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.file("tree")).sorted() == ["a", "b", "c"])
     }
 }
+
+@Suite struct MboxKeywordList {
+    private static func write(_ messages: [(folder: String, keywords: [String], text: String)], into sink: MessageSink) throws {
+        for (folder, keywords, text) in messages {
+            try Array(text.utf8).withUnsafeBytes {
+                _ = try sink.write(MessageMetadata(folder: [folder], flags: "S", keywords: keywords, received: 0), content: $0)
+            }
+        }
+        try sink.finish()
+    }
+
+    /// Dovecot's mbox driver honours only the keyword names the first message's X-IMAPbase
+    /// lists: a new file lists every name its messages use there, before the other state
+    /// lines, even when the first message has none and the rest of the file (here more than
+    /// the buffer that moves it) has to move; the messages read back as they were written.
+    @Test(arguments: [false, true])
+    func theFirstMessageListsEveryKeywordName(restoring: Bool) throws {
+        let scratch = try ScratchDirectory()
+        let big = String(repeating: "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde\n", count: 40_000)
+        let messages = [("a", [String](), "Subject: first\n\n" + big), ("b", ["Wichtig"], "Subject: other\n\nx\n"),
+                        ("a", ["$Forwarded", "Wichtig"], "Subject: second\n\n" + big), ("a", ["$junk", "wichtig"], "Subject: third\n\ny\n")]
+        // Room for one open file: each is let go and reopened before it is completed.
+        try Self.write(messages, into: try MboxTreeSink(root: scratch.file("tree"), variant: nil, log: WarningLog(),
+                                                       skipExistingContent: restoring, openLimit: 1))
+        let a = try String(contentsOfFile: scratch.file("tree/a"), encoding: .utf8)
+        let head = a.prefix(while: { $0 != "\n" }).count + 1
+        let firstHeader = a.dropFirst(head).prefix(200)
+        let base = try #require(firstHeader.split(separator: "\n").first { $0.hasPrefix("X-IMAPbase: ") })
+        let words = base.split(separator: " ")
+        #expect(words.count == 6 && Int(words[1])! > 0 && words[2] == "0000000000")
+        #expect(words.dropFirst(3) == ["$Forwarded", "Wichtig", "$junk"])
+        #expect(firstHeader.hasPrefix("Subject: first\n\(base)\nStatus: RO\n\n"))
+        let (back, log) = try readMbox(a, piece: 4096)
+        #expect(back.map(\.text) == messages.filter { $0.0 == "a" }.map(\.2))
+        #expect(back.map(\.meta.keywords) == [[], ["$Forwarded", "Wichtig"], ["$junk", "wichtig"]])
+        #expect(log.warnings.isEmpty)
+        let b = try String(contentsOfFile: scratch.file("tree/b"), encoding: .utf8)
+        #expect(b.contains("Subject: other\nX-IMAPbase: ") && b.contains(" 0000000000 Wichtig\nStatus: RO\nX-Keywords: Wichtig\n"))
+    }
+
+    /// A file whose messages have no keywords gets no X-IMAPbase; one whose first message
+    /// lists them all already (a Dovecot mbox rebuilt) keeps its line as it was.
+    @Test func aListThatIsCompleteOrNotNeededIsLeftAlone() throws {
+        let scratch = try ScratchDirectory()
+        try Self.write([("a", [], "Subject: plain\n\nx\n")], into: try MboxTreeSink(root: scratch.file("plain"), variant: nil, log: WarningLog()))
+        #expect(!(try String(contentsOfFile: scratch.file("plain/a"), encoding: .utf8)).contains("X-IMAPbase"))
+        let dovecot = try String(contentsOfFile: "\(repositoryRoot)/fixtures/dovecot/mail/inbox", encoding: .utf8)
+        let (messages, _) = try readMbox(dovecot)
+        #expect(messages.first?.meta.mboxHeaders.map { String(decoding: $0, as: UTF8.self) }?.contains("X-IMAPbase: 1796183104 0000000002 $Forwarded Wichtig $Junk\n") == true)
+        let sink = try MboxStreamSink(path: scratch.file("inbox"), variant: nil, log: WarningLog())
+        for m in messages {
+            try Array(m.text.utf8).withUnsafeBytes { _ = try sink.write(m.meta, content: $0) }
+        }
+        try sink.finish()
+        #expect(try String(contentsOfFile: scratch.file("inbox"), encoding: .utf8) == dovecot)
+    }
+}

@@ -16,6 +16,9 @@ public final class MboxStreamSink: MessageSink {
     private let output: AtomicOutputFile?
     private let appender: MboxAppender?
     private let counter: CountingSink
+    /// The dot-lock of a new file a restore makes, held until it is named (`restoringInto`).
+    private var newFileLock: DotLock?
+    private var newFileLockGuard: Int32 = -1
     /// The messages in the file being added to that no source message has matched yet.
     private var present: ContentCensus?
     /// The contents this run wrote to that file or matched in it, and how many of each: once
@@ -52,9 +55,34 @@ public final class MboxStreamSink: MessageSink {
         writer = MboxWriter(counter, variant: variant, log: log)
     }
 
+    /// What a restore writes into: an mbox that is there is added to (`appendingTo`); one that
+    /// is not is made as a new file, complete or absent, which can list its keyword names for
+    /// Dovecot (see `MboxWriter`). Its dot-lock is held from the moment the file is found
+    /// missing until the file has its name, so another program that locks the mailbox (a second
+    /// mailkeep, Dovecot, procmail) waits as it would for an append, and then adds to the file.
+    public convenience init(restoringInto path: String, variant: MboxVariant?, log: WarningLog, bufferSize: Int = 1 << 20) throws {
+        if let lock = try DotLock.acquire(for: path) {
+            if try FileSystem.kind(path) == .missing {
+                do {
+                    try self.init(path: path, variant: variant, log: log, bufferSize: bufferSize)
+                } catch {
+                    lock.release()
+                    throw error
+                }
+                newFileLock = lock
+                // SIGINT, SIGTERM and SIGHUP take the lock away, as for an append.
+                newFileLockGuard = mk_guard_mailbox(lock.path, -1, -1)
+                return
+            }
+            lock.release()
+        }
+        try self.init(appendingTo: path, variant: variant, log: log)
+    }
+
     @discardableResult
     public func write(_ metadata: MessageMetadata, content: UnsafeRawBufferPointer) throws -> DeliveryOutcome {
         guard let appender else {
+            newFileLock?.keepFresh()
             try writer.write(metadata, content: content)
             counts.add(.written, bytes: content.count)
             return .written
@@ -78,8 +106,18 @@ public final class MboxStreamSink: MessageSink {
 
     public func finish() throws {
         try writer.flush()
+        try listKeywords()
+        defer { releaseNewFileLock() }
         try output?.commit()
         try appender?.commit()
+    }
+
+    private func releaseNewFileLock() {
+        guard let lock = newFileLock else { return }
+        mk_unguard_mailbox(newFileLockGuard)
+        newFileLockGuard = -1
+        lock.release()
+        newFileLock = nil
     }
 
     /// Writes out what is buffered and syncs it, short of naming the file, and lets it go
@@ -87,8 +125,18 @@ public final class MboxStreamSink: MessageSink {
     fileprivate func writeOut() throws {
         guard let output else { return }
         try writer.flush()
+        try listKeywords()
         try output.sync()
         try output.suspend()
+    }
+
+    /// Lists the file's keyword names in its first message's `X-IMAPbase`, so that Dovecot
+    /// shows them (see `MboxWriter`). Only a new file can be changed there before it is named:
+    /// on stdout, and in an mbox being added to (whose bytes are never rewritten), Dovecot shows
+    /// only names it knew (README, Keywords).
+    private func listKeywords() throws {
+        guard let output, let patch = writer.keywordListPatch() else { return }
+        try output.replace(at: patch.offset, count: patch.replacing, with: patch.line)
     }
 
     /// Writes out what is buffered and closes the file until the next message (an mbox being
@@ -102,6 +150,7 @@ public final class MboxStreamSink: MessageSink {
     public func discard() {
         output?.discard()
         appender?.abandon()
+        releaseNewFileLock()
     }
 }
 
@@ -359,7 +408,7 @@ public final class MboxTreeSink: MessageSink {
             let (file, recorded) = placement(for: folder)
             try FileSystem.makeDirectory(FileSystem.directoryName(file))
             for (dir, entry, name) in recorded { try FolderNameRecord.note(dir, entry: entry, folder: [name]) }
-            sink = skipExistingContent ? try MboxStreamSink(appendingTo: file, variant: variant, log: log)
+            sink = skipExistingContent ? try MboxStreamSink(restoringInto: file, variant: variant, log: log, bufferSize: 64 << 10)
                                        : try MboxStreamSink(path: file, variant: variant, log: log, bufferSize: 64 << 10)
             sinks[folder] = sink
         }

@@ -39,15 +39,29 @@ public enum MboxVariant: String, CaseIterable, Sendable {
 /// - A Thunderbird message (a `From - ` line and an `X-Mozilla-Status` field) is quoted as
 ///   mboxo, as Thunderbird writes and every reader of it (mailkeep included) reads it; one with a
 ///   `From ` line of its own that mboxo would change is counted instead.
+///
+/// Dovecot's mbox driver honours a message's `X-Keywords` only when every name in it is one its
+/// index knows, and with a new index it knows only the names the first message's
+/// `X-IMAPbase: UIDVALIDITY LAST-UID NAME...` lists (otherwise it drops the field, from the file
+/// too, on its next rewrite). So the writer notes where that line is (or belongs) in the first
+/// message and which names the file's `X-Keywords` lines use; `keywordListPatch()` gives the line
+/// that lists them all, for a sink that can still change the file before it names it.
 public final class MboxWriter {
-    private let sink: ByteSink
+    private let sink: CountingSink
     /// The dialect asked for; nil keeps each message's own (see the type's comment).
     public let variant: MboxVariant?
     private let log: WarningLog
     private var warnedLossy = false
 
+    /// The first message's `X-IMAPbase` line: where it starts in the output, its bytes (none
+    /// when there is none yet, and it goes at `offset`) and the line end it takes.
+    private var keywordList: (offset: Int64, line: [UInt8], eol: [UInt8])?
+    /// The keyword names the `X-Keywords` lines written so far use, each once (case aside).
+    private var keywordNames: [String] = []
+    private var keywordNamesSeen = Set<String>()
+
     public init(_ sink: ByteSink, variant: MboxVariant? = nil, log: WarningLog) {
-        self.sink = sink
+        self.sink = CountingSink(sink)
         self.variant = variant
         self.log = log
     }
@@ -92,13 +106,11 @@ public final class MboxWriter {
             lines = MboxDialect.settingContentLength(nil, in: lines, eol: eol)
         }
         let write: (UnsafeRawBufferPointer) throws -> Void = counted ? sink.write : { try self.writeQuoted($0, as: quoting ?? .mboxrd) }
-        if !lines.isEmpty {
-            try write(UnsafeRawBufferPointer(rebasing: content[0..<at]))
-            try sink.write(lines)
-            try write(UnsafeRawBufferPointer(rebasing: content[at...]))
-        } else {
-            try write(content)
-        }
+        // `at` is a line start, so quoting the two parts apart quotes as the whole would.
+        try write(UnsafeRawBufferPointer(rebasing: content[0..<at]))
+        noteKeywordState(lines, at: sink.count, eol: eol)
+        try sink.write(lines)
+        try write(UnsafeRawBufferPointer(rebasing: content[at...]))
         if content.last != 0x0A {
             log.add(file: meta.source, offset: meta.sourceOffset, "message does not end with a newline; one was added in the mbox")
             try sink.write(eol)
@@ -107,6 +119,57 @@ public final class MboxWriter {
     }
 
     public func flush() throws { try sink.flush() }
+
+    /// Notes, for the first message, where its `X-IMAPbase` line is or goes (before the other
+    /// state lines, as Dovecot reads the fields in order and `X-Keywords` must come after it), and
+    /// for every message the names its `X-Keywords` lines use.
+    private func noteKeywordState(_ lines: [UInt8], at offset: Int64, eol: [UInt8]) {
+        var start = 0
+        while start < lines.count {
+            let end = (lines[start...].firstIndex(of: 0x0A) ?? lines.count - 1) + 1
+            let line = lines[start..<end]
+            if keywordList == nil, Self.fieldName(of: line) == "x-imapbase" {
+                keywordList = (offset + Int64(start), Array(line), eol)
+            } else if Self.fieldName(of: line) == "x-keywords", let colon = line.firstIndex(of: 0x3A) {
+                for word in line[(colon + 1)...].split(whereSeparator: { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D || $0 == 0x0A }) {
+                    let name = String(decoding: word, as: UTF8.self)
+                    if DovecotKeywords.isValidName(name), keywordNamesSeen.insert(name.lowercased()).inserted { keywordNames.append(name) }
+                }
+            }
+            start = end
+        }
+        if keywordList == nil { keywordList = (offset, [], eol) }
+    }
+
+    private static func fieldName(of line: ArraySlice<UInt8>) -> String? {
+        guard let colon = line.firstIndex(of: 0x3A) else { return nil }
+        return String(decoding: line[line.startIndex..<colon], as: UTF8.self).trimmingCharacters(in: " \t").lowercased()
+    }
+
+    /// The first message's `X-IMAPbase` line as it must be for Dovecot to show every keyword
+    /// written: the line there (`replacing` its bytes at `offset`) with the names it lacks added,
+    /// or a new one (UIDVALIDITY the time of writing, as Dovecot chooses it; last UID 0, so that
+    /// Dovecot numbers the messages) inserted at `offset`. Nil when no name is missing. Once
+    /// taken, the writer counts it as written.
+    public func keywordListPatch() -> (offset: Int64, replacing: Int, line: [UInt8])? {
+        guard let list = keywordList, !keywordNames.isEmpty else { return nil }
+        var value = list.line
+        while let last = value.last, last == 0x0A || last == 0x0D || last == 0x20 || last == 0x09 { value.removeLast() }
+        let colon = value.firstIndex(of: 0x3A).map { $0 + 1 } ?? value.count
+        let words = value[colon...].split(whereSeparator: { $0 == 0x20 || $0 == 0x09 })
+        let isNumber = { (w: ArraySlice<UInt8>) in w.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }
+        var listed = Set(words.dropFirst(2).map { String(decoding: $0, as: UTF8.self).lowercased() })
+        if words.count < 2 || !isNumber(words[0]) || !isNumber(words[1]) || words[0].allSatisfy({ $0 == 0x30 }) {
+            // None, or one Dovecot would not take (an empty one the content's own field called for).
+            value = Array("X-IMAPbase: \(max(Int64(Glibc.time(nil)), 1)) 0000000000".utf8)
+            listed = []
+        }
+        let missing = keywordNames.filter { !listed.contains($0.lowercased()) }
+        guard !missing.isEmpty else { return nil }
+        value += Array((" " + missing.joined(separator: " ")).utf8) + list.eol
+        keywordList = (list.offset, value, list.eol)
+        return (list.offset, list.line.count, value)
+    }
 
     /// The kept metadata lines go back verbatim only while they (with the content's
     /// `X-Mozilla-Status` and `X-Mozilla-Keys`, read with them) say what the flags and keywords say.

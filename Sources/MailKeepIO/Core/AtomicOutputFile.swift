@@ -98,6 +98,52 @@ public final class AtomicOutputFile: ByteSink {
         }
     }
 
+    /// Replaces the `count` bytes at `offset` with `bytes` (at least as many), moving what
+    /// follows them further on, in bounded memory: for a writer that learns only at the end what
+    /// an earlier part of the file must say (see `MboxWriter.keywordListPatch`). The file has no
+    /// name yet, so a run stopped halfway leaves only a partial file, which the next run removes.
+    public func replace(at offset: Int64, count: Int, with bytes: [UInt8]) throws {
+        try resume()
+        // The descriptor written through appends; moving bytes needs one that does not.
+        let fd = retryingEINTR { open(partialPath, O_RDWR | O_NOFOLLOW | O_CLOEXEC) }
+        guard fd >= 0 else { throw ioError(partialPath, "reopen") }
+        defer { close(fd) }
+        var st = stat(), written = stat()
+        guard fstat(fd, &st) == 0, fstat(handle.fd, &written) == 0 else { throw ioError(partialPath, "stat") }
+        guard st.st_dev == written.st_dev, st.st_ino == written.st_ino else {
+            throw MailKeepError.refused(path: partialPath, reason: "was replaced by another file while it was being written")
+        }
+        let shift = Int64(bytes.count - count), tailStart = offset + Int64(count)
+        guard shift >= 0, tailStart <= Int64(st.st_size) else { throw MailKeepError.io(path: partialPath, operation: "rewrite", errno: EINVAL) }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        var end = Int64(st.st_size)
+        while shift > 0 && end > tailStart {
+            let start = max(tailStart, end - Int64(buffer.count))
+            let piece = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(end - start)])
+            try Self.transfer(fd, piece, at: start, reading: true, path: partialPath)
+            try Self.transfer(fd, piece, at: start + shift, reading: false, path: partialPath)
+            end = start
+        }
+        try bytes.withUnsafeBytes { try Self.transfer(fd, UnsafeMutableRawBufferPointer(mutating: $0), at: offset, reading: false, path: partialPath) }
+    }
+
+    /// Reads or writes all of `buffer` at `offset`.
+    private static func transfer(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, at offset: Int64, reading: Bool, path: String) throws {
+        var done = 0
+        while done < buffer.count {
+            let n = retryingEINTR {
+                reading ? pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
+                        : pwrite(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
+            }
+            guard n > 0 else {
+                if n == 0 { throw MailKeepError.io(path: path, operation: "read", errno: EIO) }
+                throw ioError(path, reading ? "read" : "write")
+            }
+            done += n
+        }
+    }
+
     /// Removes the partial file after a failure.
     public func discard() {
         FileSystem.remove(partialPath)
