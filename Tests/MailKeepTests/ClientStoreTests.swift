@@ -175,14 +175,23 @@ import Testing
     // MARK: item 7: empty folders
 
     /// Every folder of the Thunderbird and Dovecot trees, empty ones too, in every output.
-    @Test(arguments: ["maildir++", "nested", "mbox"])
+    @Test(arguments: ["maildir++", "nested", "mbox", "eml"])
     func emptyFoldersComeBackInEveryFormat(layout: String) throws {
         let src = Self.clients + "/thunderbird"
         let out = Self.scratch("empty-" + layout)
         let log = WarningLog()
-        let options = layout == "mbox" ? ConvertOptions(format: .mbox)
+        let options = layout == "mbox" || layout == "eml" ? ConvertOptions(format: OutputFormat(rawValue: layout)!)
             : ConvertOptions(format: .maildir, naming: FolderNaming(layout: MaildirLayout(rawValue: layout)!))
         _ = try convert(try SourceList([src], log: log), to: out, options: options, log: log)
+        if layout == "eml" {
+            // A directory per folder, empty or not.
+            for folder in ["Templates", "Archives", "Archives/2024", "Projects.Alpha"] {
+                var isDirectory: ObjCBool = false
+                #expect(FileManager.default.fileExists(atPath: out + "/" + folder, isDirectory: &isDirectory) && isDirectory.boolValue, "\(folder)")
+            }
+            #expect(try FileManager.default.contentsOfDirectory(atPath: out + "/Templates").isEmpty)
+            return
+        }
         let read = try Self.read(out)
         #expect(read.folders[["Templates"]] == [], "\(read.folders)")
         #expect(read.folders[["Archives"]] == [], "\(read.folders)")

@@ -39,3 +39,33 @@ expect_rc 2 quiet mailconvert "$FIXTURES/dovecot/mail/inbox" -o sly
 [ -L sly/dovecot-keywords ] || fail "replaced a symlinked dovecot-keywords"
 grep -q "dovecot-keywords" "$SCRATCH/stderr" || fail "symlinked dovecot-keywords not named"
 case_ok keywords-symlink
+
+# --- Run as root into a tree that belongs to another user (an administrator restoring a
+# user's mail), everything mailkeep creates there is that user's and private (0600 files,
+# 0700 directories), in every output format: a live Maildir whose dovecot-keywords gains
+# names (the file is replaced through its lock file), mbox trees and a single mbox (made new
+# or added to), .eml files and their empty folders.
+if [ "$(id -u)" -ne 0 ]; then
+    [ "${CI:-}" = true ] && fail "missing prerequisite: root"
+    echo "skip: keywords-owner (not root)"
+    exit 0
+fi
+mkdir -p owned/live/cur owned/live/new owned/live/tmp
+printf '0 $Junk\n' > owned/live/dovecot-keywords
+chmod -R u=rwX,go= owned
+chown -R 65534:65534 owned
+expect_rc 0 quiet mailpack "$FIXTURES/dovecot/Maildir" "$FIXTURES/clients/thunderbird" -o owned-all.tar.xz
+expect_rc 0 quiet mailconvert "$FIXTURES/dovecot/mail" -o owned/live
+grep -q '^1 \$Forwarded$' owned/live/dovecot-keywords || fail "owner: dovecot-keywords did not gain names: $(cat owned/live/dovecot-keywords)"
+expect_rc 0 quiet mailrestore owned-all.tar.xz -o owned/restored-mbox --format mbox
+expect_rc 0 quiet mailrestore owned-all.tar.xz -o owned/restored-mbox --format mbox
+expect_rc 0 quiet mailconvert "$FIXTURES/dovecot/Maildir" "$FIXTURES/clients/thunderbird" -o owned/converted-mbox --format mbox
+expect_rc 0 quiet mailconvert "$FIXTURES/dovecot/mail/inbox" -o owned/single.mbox
+expect_rc 0 quiet mailrestore owned-all.tar.xz -o owned/restored-eml --format eml
+expect_rc 0 quiet mailrestore owned-all.tar.xz -o owned/restored-maildir
+[ -d owned/restored-eml/thunderbird/Templates ] || fail "owner: the empty folder Templates was not made in .eml"
+find owned -mindepth 1 \( ! -user 65534 -o ! -group 65534 -o \( -type f ! -perm 600 \) -o \( -type d ! -perm 700 \) -o ! \( -type f -o -type d \) \) \
+    -printf '%M %u:%g %p\n' >not-owned
+[ ! -s not-owned ] || { cat not-owned >&2; fail "owner: created as root and not the tree owner's, or not private"; }
+[ "$(find owned -name '*.lock' -o -name '*.partial' | wc -l)" -eq 0 ] || fail "owner: lock or partial files left"
+case_ok keywords-owner

@@ -11,6 +11,8 @@ import MailKeepIO
 public final class EmlWriter: MessageSink {
     private let root: String
     private let naming: FolderNaming
+    /// Who gets what this run creates, when it is not this process (see `FileOwner`).
+    private let owner: FileOwner?
     /// The directory of the last message's folder, open: messages come folder by folder.
     private var current: (folder: [String], directory: DirectoryHandle)?
     public private(set) var counts = SinkCounts()
@@ -22,7 +24,8 @@ public final class EmlWriter: MessageSink {
     public init(root: String, naming: FolderNaming) throws {
         self.root = root
         self.naming = FolderNaming(layout: .nested, utf8Names: naming.utf8Names, infoSeparator: naming.infoSeparator)
-        try FileSystem.makeDirectory(root)
+        owner = FileOwner.inheriting(root)
+        try FileSystem.makeDirectory(root, owner: owner)
     }
 
     @discardableResult
@@ -44,11 +47,16 @@ public final class EmlWriter: MessageSink {
                 continue
             }
             if try FileSystem.deliver(content, modified: meta.received, as: name, in: directory, staging: directory,
-                                      stagingName: "." + name + ".partial") {
+                                      stagingName: "." + name + ".partial", owner: owner) {
                 taken.insert(path)
                 return candidates.attempt == 0 ? .written : .renamed
             }
         }
+    }
+
+    /// An empty folder is an empty directory, made the way a message's folder is.
+    public func prepareFolder(_ folder: [String]) throws {
+        _ = try directory(for: folder)
     }
 
     public func finish() throws {
@@ -62,7 +70,7 @@ public final class EmlWriter: MessageSink {
     private func directory(for folder: [String]) throws -> DirectoryHandle {
         if let current, current.folder == folder { return current.directory }
         current = nil
-        let path = try naming.makeDirectory(for: folder, under: root)
+        let path = try naming.makeDirectory(for: folder, under: root, owner: owner)
         let directory = try DirectoryHandle(path)
         current = (folder, directory)
         return directory

@@ -112,11 +112,12 @@ package struct DovecotKeywords: Equatable, Sendable {
     /// exclusively, written, synced, then renamed over the file, so Dovecot (or a second run)
     /// never sees half a file or loses a name it added meanwhile. Names that do not fit in 26
     /// letters are left out of the result; the caller reports them.
+    /// A new file is given to `owner` when there is one (see `FileOwner`), as Dovecot's own is its user's.
     package static func merge(_ wanted: [(name: String, preferred: UInt8?)], intoFolder folder: String,
-                              log: WarningLog) throws -> DovecotKeywords {
+                              log: WarningLog, owner: FileOwner? = nil) throws -> DovecotKeywords {
         let path = FileSystem.join(folder, fileName)
         let lockPath = path + ".lock"
-        let lock = try acquireLock(lockPath, log: log)
+        let lock = try acquireLock(lockPath, log: log, owner: owner)
         var committed = false
         defer { if !committed { FileSystem.remove(lockPath) } }
         let current = try load(folder: folder)
@@ -143,12 +144,12 @@ package struct DovecotKeywords: Equatable, Sendable {
     /// (exit 2) naming the lock. The lock holds no pid (Dovecot writes the new file's content
     /// into it), so its age is all that tells a dead holder: one unchanged for longer than
     /// Dovecot's `staleLockSeconds` is stale, as Dovecot judges it, and is removed with a note.
-    private static func acquireLock(_ lockPath: String, log: WarningLog) throws -> FileHandleFD {
+    private static func acquireLock(_ lockPath: String, log: WarningLog, owner: FileOwner?) throws -> FileHandleFD {
         let timeout = MailboxLock.timeout
         let deadline = MailboxLock.monotonicSeconds() + timeout
         while true {
             do {
-                return try FileHandleFD.create(lockPath)
+                return try FileHandleFD.create(lockPath, owner: owner)
             } catch MailKeepError.io(_, _, EEXIST) {
                 var st = stat()
                 guard lstat(lockPath, &st) == 0 else { continue }

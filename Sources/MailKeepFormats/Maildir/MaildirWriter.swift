@@ -180,7 +180,7 @@ public final class MaildirWriter: MessageSink {
             }
         }
         if wanted.contains(where: { names.letter(for: $0.name) == nil }) {
-            names = try DovecotKeywords.merge(wanted, intoFolder: folder.path, log: log)
+            names = try DovecotKeywords.merge(wanted, intoFolder: folder.path, log: log, owner: owner)
         }
         folder.keywords = names
         for (name, _) in wanted {

@@ -29,6 +29,7 @@ public final class MboxStreamSink: MessageSink {
 
     /// `path` `-` is `standardOutput`.
     /// `bufferSize` is smaller for the many files of a tree (see `MboxTreeSink`).
+    /// A new file belongs to the owner of the directory it is made in (see `FileOwner`).
     public init(path: String, variant: MboxVariant?, log: WarningLog, standardOutput: ByteSink = FileHandleFD.standardOutput(),
                 bufferSize: Int = 1 << 20) throws {
         let sink: ByteSink
@@ -37,7 +38,7 @@ public final class MboxStreamSink: MessageSink {
             output = nil
             sink = standardOutput
         } else {
-            let file = try AtomicOutputFile(path)
+            let file = try AtomicOutputFile(path, owner: FileOwner.inheriting(FileSystem.directoryName(path)))
             output = file
             sink = file
         }
@@ -200,7 +201,13 @@ public final class MboxAppender: ByteSink {
         }
         dotLock = try DotLock.acquire(for: path)
         if dotLock == nil { log.notice(file: path, "cannot create \(path).lock here (no write access to the directory); locked with fcntl only") }
-        let fd = retryingEINTR { Glibc.open(path, O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0o600) }
+        // Made here, the file belongs to the owner of its directory (see `FileOwner`).
+        var created = true
+        var fd = retryingEINTR { Glibc.open(path, O_RDWR | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0o600) }
+        if fd < 0 && errno == EEXIST {
+            created = false
+            fd = retryingEINTR { Glibc.open(path, O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC) }
+        }
         guard fd >= 0 else {
             let error = ioError(path, "open for appending")
             dotLock?.release()
@@ -215,6 +222,7 @@ public final class MboxAppender: ByteSink {
             guard fstat(fd, &st) == 0 else { throw ioError(path, "stat") }
             guard st.st_mode & S_IFMT == S_IFREG else { throw MailKeepError.refused(path: path, reason: "is not a regular file") }
             if st.st_size == 0 && umaskClearsOwnerBits { _ = fchmod(fd, 0o600) }
+            if created { try FileOwner.inheriting(FileSystem.directoryName(path))?.apply(fd: fd, path: path) }
             if !(try MailboxLock.lock(fd, path: path, exclusive: true)) {
                 log.notice(file: path, "the file system has no fcntl locks; only \(dotLock == nil ? "nothing" : path + ".lock") keeps other programs out")
             }
@@ -353,6 +361,8 @@ public final class MboxTreeSink: MessageSink {
     public private(set) var counts = SinkCounts()
 
     private let skipExistingContent: Bool
+    /// Who gets what this run creates, when it is not this process (see `FileOwner`).
+    private let owner: FileOwner?
 
     public init(root: String, variant: MboxVariant?, log: WarningLog, skipExistingContent: Bool = false, openLimit: Int = 64) throws {
         self.root = root
@@ -361,7 +371,8 @@ public final class MboxTreeSink: MessageSink {
         self.log = log
         self.skipExistingContent = skipExistingContent
         naming = FolderNaming(layout: .nested, utf8Names: true)
-        try FileSystem.makeDirectory(root)
+        owner = FileOwner.inheriting(root)
+        try FileSystem.makeDirectory(root, owner: owner)
     }
 
     public func path(for folder: [String]) -> String { placement(for: folder).path }
@@ -406,8 +417,8 @@ public final class MboxTreeSink: MessageSink {
         } else {
             if folder.count > 1 { _ = try self.sink(for: Array(folder.dropLast())) }
             let (file, recorded) = placement(for: folder)
-            try FileSystem.makeDirectory(FileSystem.directoryName(file))
-            for (dir, entry, name) in recorded { try FolderNameRecord.note(dir, entry: entry, folder: [name]) }
+            try FileSystem.makeDirectory(FileSystem.directoryName(file), owner: owner)
+            for (dir, entry, name) in recorded { try FolderNameRecord.note(dir, entry: entry, folder: [name], owner: owner) }
             sink = skipExistingContent ? try MboxStreamSink(restoringInto: file, variant: variant, log: log, bufferSize: 64 << 10)
                                        : try MboxStreamSink(path: file, variant: variant, log: log, bufferSize: 64 << 10)
             sinks[folder] = sink

@@ -23,23 +23,24 @@ public final class AtomicOutputFile: ByteSink {
     private var identity: (dev_t, ino_t)?
     public var name: String { path }
 
-    public init(_ path: String, replacing: Bool = false) throws {
+    /// The partial file (and so the file) is given to `owner` when there is one (see `FileOwner`).
+    public init(_ path: String, replacing: Bool = false, owner: FileOwner? = nil) throws {
         if !replacing, try FileSystem.kind(path) != .missing {
             throw MailKeepError.refused(path: path, reason: "already exists; mailkeep never overwrites (remove it or choose another name)")
         }
         self.replacing = replacing
         self.path = path
         Self.removeAbandonedPartials(of: path)
-        (handle, partialPath) = try Self.createPartial(of: path)
+        (handle, partialPath) = try Self.createPartial(of: path, owner: owner)
         _ = flock(handle.fd, LOCK_EX | LOCK_NB)
     }
 
-    private static func createPartial(of path: String) throws -> (FileHandleFD, String) {
+    private static func createPartial(of path: String, owner: FileOwner?) throws -> (FileHandleFD, String) {
         var attempts = 0
         while true {
             let candidate = partialPrefix(of: path) + randomTag() + ".partial"
             do {
-                return (try FileHandleFD.create(candidate, exclusive: true), candidate)
+                return (try FileHandleFD.create(candidate, exclusive: true, owner: owner), candidate)
             } catch MailKeepError.io(_, _, EEXIST) where attempts < 8 {
                 attempts += 1
             }

@@ -63,13 +63,16 @@ public final class FileHandleFD: ByteSource, ByteSink {
     }
 
     /// Creates a new private file (0600 whatever the umask). Fails if it exists.
-    public static func create(_ path: String, exclusive: Bool = true) throws -> FileHandleFD {
+    /// Creates `path` (0600), given to `owner` when there is one (see `FileOwner`).
+    public static func create(_ path: String, exclusive: Bool = true, owner: FileOwner? = nil) throws -> FileHandleFD {
         var flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW
         flags |= exclusive ? O_EXCL : O_TRUNC
         let fd = retryingEINTR { Glibc.open(path, flags, 0o600) }
         guard fd >= 0 else { throw ioError(path, "create") }
         if umaskClearsOwnerBits { _ = fchmod(fd, 0o600) }
-        return FileHandleFD(fd: fd, name: path, owned: true)
+        let file = FileHandleFD(fd: fd, name: path, owned: true)
+        try owner?.apply(fd: fd, path: path)
+        return file
     }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
