@@ -6,9 +6,10 @@
 # exactly as it showed the source, for the output of mailconvert and of mailrestore (from a
 # bundle) in both Maildir layouts and as an mbox tree (served by Dovecot's mbox driver), and
 # for a restore into the Maildir Dovecot is serving.
-# The sources are written by the programs themselves: Dovecot (a Maildir, through IMAP APPEND
-# with flags and dates), mbsync (both SubFolders styles) and mutt (a copied mbox); each goes
-# through mailconvert, and through mailpack and mailrestore.
+# The sources are written by the programs themselves: Dovecot (a Maildir and mbox files,
+# through IMAP APPEND with flags, keywords and dates), mbsync (both SubFolders styles) and mutt
+# (a copied mbox), and built to their documented layouts: Thunderbird's Local Folders and an
+# Apple Mail export; each goes through mailconvert, and through mailpack and mailrestore.
 source "$(dirname "$0")/../lib/testlib.sh"
 source "$REPO/scripts/lib/setup.sh"
 
@@ -46,6 +47,9 @@ default_login_user = $IMAP_USER
 first_valid_uid = $(id -u "$IMAP_USER")
 first_valid_gid = $(id -g "$IMAP_USER")
 mail_location = maildir:~/Maildir
+# Dovecot's own way to keep a hierarchy separator inside a name (\2e for a dot in Maildir++),
+# which mailkeep writes too.
+mail_plugins = \$mail_plugins listescape
 namespace inbox {
   inbox = yes
   separator = /
@@ -275,3 +279,88 @@ find "$DOVECOT/mail/live" | sort | comm -13 "$SCRATCH/live-paths.before" - >"$SC
 xargs -d '\n' stat -c '%F %a %U:%G %n' <"$SCRATCH/live-paths.new" | grep -v "^regular file 600 $IMAP_USER:$IMAP_USER \|^directory 700 $IMAP_USER:$IMAP_USER " >&2 \
     && fail "mailrestore created files or directories that are not the mail user's and private"
 same_view live "$SCRATCH/expected-live"
+
+# Dovecot's own mbox files, written by its mbox driver from the same messages over IMAP
+# (X-IMAPbase, X-UID, X-Keywords, Content-Length), with a folder whose name has a dot
+# (`Projects.Alpha`, a file of that name); a folder of the mbox driver holds either messages
+# or folders, so `Archive/2024` is `Lists/2024` here.
+python3 - "$SCRATCH/messages.json" >"$SCRATCH/messages-mbox.json" <<'PY'
+import json, sys
+renamed = {"Archive/2024": "Lists/2024", "Projects Alpha": "Projects.Alpha"}
+entries = json.load(open(sys.argv[1]))
+for e in entries:
+    e["folder"] = renamed.get(e["folder"], e["folder"])
+print(json.dumps(entries))
+PY
+serve dmbox "mbox:$DOVECOT/mail/dmbox:INBOX=$DOVECOT/mail/dmbox/inbox:UTF-8"
+imap append dmbox "$SCRATCH/messages-mbox.json"
+imap dump dmbox >"$SCRATCH/expected-dmbox"
+[ "$(grep -c $'\t' "$SCRATCH/expected-dmbox")" -eq "$n_messages" ] || fail "Dovecot's mbox driver does not hold the $n_messages messages appended"
+grep -q $'^Projects.Alpha\t.*\\$Forwarded' "$SCRATCH/expected-dmbox" || fail "Dovecot shows no keywords or no Projects.Alpha in its own mbox files"
+grep -q '^X-IMAPbase: ' "$DOVECOT/mail/dmbox/inbox" || fail "Dovecot wrote no X-IMAPbase"
+through_mailkeep dmbox "$DOVECOT/mail/dmbox" "$SCRATCH/expected-dmbox"
+# Restored as mbox files and served by the mbox driver again: the parent `Lists` is an empty
+# file there, a folder of its own.
+expect_rc 0 mailrestore "$SCRATCH/dmbox.tar.xz" -o "$DOVECOT/mail/dmbox-mbox" --format mbox
+serve dmbox-mbox "mbox:$DOVECOT/mail/dmbox-mbox:INBOX=$DOVECOT/mail/dmbox-mbox/INBOX:UTF-8"
+{ cat "$SCRATCH/expected-dmbox"; echo "folder Lists 0"; } >"$SCRATCH/expected-dmbox-mbox"
+same_view dmbox-mbox "$SCRATCH/expected-dmbox-mbox" 's|\.sbd/|/|'
+# doveadm import, the README's way into a mailbox of another storage: the restored Maildir
+# goes into an empty one whole.
+serve imported "maildir:$DOVECOT/mail/imported"
+doveadm -c "$DOVECOT/dovecot.conf" -o mail_plugins= import -u imported "maildir:$DOVECOT/mail/dmbox-restored" "" all \
+    || fail "doveadm import of a restored Maildir failed"
+same_view imported "$SCRATCH/expected-dmbox"
+
+# Thunderbird's Local Folders and an Apple Mail export, built to their documented layouts from
+# the same messages (those whose bodies have no `From ` line, which both write as mboxo):
+# Thunderbird's `From - ` separators, X-Mozilla-Status (read 1, replied 2, starred 4,
+# expunged 8) and X-Mozilla-Keys (padded), `Inbox` as the INBOX, subfolders in `NAME.sbd/`, an
+# empty `Templates`, `.msf` indexes; Apple Mail's `NAME.mbox/` packages holding `mbox`,
+# `Info.plist` and `table_of_contents`, no flags. What Dovecot shows of mailkeep's output must
+# be what the files say (a reference made here in Python, not by mailkeep).
+python3 - "$SCRATCH/messages.json" "$SCRATCH/thunderbird" "$SCRATCH/apple" "$SCRATCH/expected-tb" "$SCRATCH/expected-apple" <<'PY'
+import hashlib, json, os, re, sys, time
+entries, tb, apple, expected_tb, expected_apple = json.load(open(sys.argv[1])), *sys.argv[2:]
+on_disk = {"INBOX": "Inbox", "Entw&APw-rfe": "Entwürfe"}
+bits = {"\\Seen": 1, "\\Answered": 2, "\\Flagged": 4, "\\Deleted": 8}
+views = {tb: {"Templates": []}, apple: {}}
+def write(path, data):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "ab") as f:
+        f.write(data)
+for e in entries:
+    content = open(e["path"], "rb").read()
+    if re.search(rb"^>*From ", content, re.M) or b"\n\n" not in content:
+        continue
+    # Thunderbird allows a dot in a name: its `Projects Alpha` is `Projects.Alpha` here.
+    folder = e["folder"]
+    tb_folder = folder.replace("Projects Alpha", "Projects.Alpha")
+    parts = [on_disk.get(p, p) for p in folder.split("/")]
+    tb_parts = [on_disk.get(p, p) for p in tb_folder.split("/")]
+    asctime = time.strftime("%a %b %e %H:%M:%S %Y", time.gmtime(e["internaldate"])).encode()
+    flags = sorted(f for f in e["flags"] if f in bits)
+    keywords = [f for f in e["flags"] if not f.startswith("\\")]
+    status = sum(bits[f] for f in flags)
+    mozilla = b"X-Mozilla-Status: %04x\nX-Mozilla-Status2: 00000000\nX-Mozilla-Keys: %-80s\n" % (status, " ".join(keywords).encode())
+    write(os.path.join(tb, *[p + ".sbd" for p in tb_parts[:-1]], tb_parts[-1]), b"From - " + asctime + b"\n" + mozilla + content + b"\n")
+    views[tb].setdefault(tb_folder, []).append((mozilla + content, " ".join(sorted(flags + keywords)), e["internaldate"]))
+    package = os.path.join(apple, *[p + ".mbox" for p in parts])
+    write(os.path.join(package, "mbox"), b"From MAILER-DAEMON " + asctime + b"\n" + content + b"\n")
+    for name in ["Info.plist", "table_of_contents"]:
+        write(os.path.join(package, name), b"")
+    views[apple].setdefault(folder, []).append((content, "", e["internaldate"]))
+for name in ["Inbox.msf", "Templates.msf", "filterlog.html"]:
+    write(os.path.join(tb, name), b"")
+write(os.path.join(tb, "Templates"), b"")
+for root, out in [(tb, expected_tb), (apple, expected_apple)]:
+    with open(out, "w") as f:
+        for folder, messages in views[root].items():
+            print(f"folder {folder} {len(messages)}", file=f)
+            for content, flags, date in messages:
+                print(f"{folder}\t{hashlib.sha256(content).hexdigest()}\t{flags}\t{date}", file=f)
+PY
+grep -q '^folder Projects.Alpha ' "$SCRATCH/expected-tb" && grep -q $'\t.*\\$label1' "$SCRATCH/expected-tb" \
+    || fail "the Thunderbird tree lacks folders or keywords to check"
+through_mailkeep thunderbird "$SCRATCH/thunderbird" "$SCRATCH/expected-tb"
+through_mailkeep apple "$SCRATCH/apple" "$SCRATCH/expected-apple"
