@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Other programs read the Maildir mailconvert writes: Python's mailbox module and mutt see the
+# Other programs read the Maildir mailconvert writes: Python's mailbox module, mutt and mu see the
 # same messages, in the same folders, with the same flags.
 source "$(dirname "$0")/../lib/testlib.sh"
 require_or_skip "$SHARED/bench/gen_mail.py" || exit 0
@@ -46,3 +46,35 @@ require_or_skip mutt script || exit 0
 [ "$(mutt_count "$SCRATCH/status" '~D')" -eq 1 ] || fail "mutt does not see exactly 1 deleted message"
 [ "$(mutt_count "$SCRATCH/status" '~R')" -eq 4 ] || fail "mutt does not see exactly 4 read messages"
 [ "$(mutt_count "$SCRATCH/pp/.Archive.2024" .)" -eq 2 ] || fail "mutt does not count 2 messages in .Archive.2024"
+
+# mu (maildir-utils) indexes the Maildirs mailconvert writes: every message, in its folder,
+# with its flags (mu's letters D F P R S T as in the file name, N for a message in new/).
+source "$REPO/scripts/lib/setup.sh"
+ensure_packages maildir-utils
+require_or_skip mu || exit 0
+for dir in gen status pp; do
+    home="$SCRATCH/mu-$dir"
+    HOME="$home" mu init --muhome="$home" --maildir="$SCRATCH/$dir" >/dev/null 2>&1 \
+        && HOME="$home" mu index --muhome="$home" >/dev/null 2>&1 || fail "mu could not index $dir"
+    HOME="$home" mu find --muhome="$home" --fields 'm g' "" 2>/dev/null \
+        | python3 -c 'import sys
+for line in sys.stdin:
+    folder, _, flags = line.rstrip("\n").partition(" ")
+    print(folder + "\t" + "".join(sorted(c for c in flags if c in "DFNPRST")))' | sort >"$SCRATCH/$dir.mu"
+    python3 - "$SCRATCH/$dir" <<'PY' | sort >"$SCRATCH/$dir.files"
+import os, sys
+root = sys.argv[1]
+for folder, dirs, files in os.walk(root):
+    state = os.path.basename(folder)
+    if state not in ("cur", "new"):
+        continue
+    name = os.path.relpath(os.path.dirname(folder), root)
+    for f in files:
+        if f.startswith("."):
+            continue
+        info = f.partition(":2,")[2]
+        print("/" + ("" if name == "." else name) + "\t" + "".join(sorted(set(info) & set("DFPRST") | ({"N"} if state == "new" else set()))))
+PY
+    [ -s "$SCRATCH/$dir.mu" ] || fail "mu found no messages in $dir"
+    diff "$SCRATCH/$dir.files" "$SCRATCH/$dir.mu" >&2 || fail "mu sees $dir differently from its files"
+done

@@ -308,6 +308,8 @@ same_view dmbox-mbox "$SCRATCH/expected-dmbox-mbox" 's|\.sbd/|/|'
 # doveadm import, the README's way into a mailbox of another storage: the restored Maildir
 # goes into an empty one whole.
 serve imported "maildir:$DOVECOT/mail/imported"
+# Dovecot's auth process may take a moment to see the new user, as for an IMAP login.
+for _ in $(seq 50); do doveadm -c "$DOVECOT/dovecot.conf" user imported >/dev/null 2>&1 && break; sleep 0.1; done
 doveadm -c "$DOVECOT/dovecot.conf" -o mail_plugins= import -u imported "maildir:$DOVECOT/mail/dmbox-restored" "" all \
     || fail "doveadm import of a restored Maildir failed"
 same_view imported "$SCRATCH/expected-dmbox"
