@@ -27,6 +27,11 @@ public struct MessageMetadata: Sendable, Equatable {
     public var mboxHeaders: [UInt8]?
     /// Where `mboxHeaders` stood: a byte offset into the content's header block.
     public var mboxHeadersOffset: Int
+    /// True when the source mbox was read as mboxo (`--mbox-dialect mboxo`, an Apple Mail
+    /// package, Thunderbird's messages): its `>From ` lines are the author's, not quoting. A
+    /// writer that keeps each message's form quotes it as mboxo again, so the mbox comes back
+    /// byte for byte; the bundle manifest keeps it as `mbox_quoting`.
+    public var quotedAsMboxo = false
     /// The Maildir unique name (the part before the info separator), when the source had one.
     public var uniqueName: String?
     /// The file this message came from and its byte offset there, for error messages.

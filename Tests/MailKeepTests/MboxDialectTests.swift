@@ -3,6 +3,7 @@ import Testing
 @testable import MailKeepIO
 @testable import MailKeepFormats
 @testable import MailKeepArchive
+@testable import MailKeepPipeline
 @testable import MailKeepCommands
 
 @Suite struct MboxDialects {
@@ -100,5 +101,51 @@ import Testing
             let line = FromLine.format(sender: "s@x", time: t)
             #expect(time(String(decoding: line.dropFirst(5), as: UTF8.self), .local) == t)
         }
+    }
+}
+
+/// An mbox read as mboxo (`--mbox-dialect mboxo`, an Apple Mail package) is written back as
+/// mboxo, whatever the way: mbox to mbox, through a bundle, through a Maildir. A body line
+/// `>From ` is the author's there, and must not gain a `>`.
+@Suite struct MboxoKept {
+    let original = Array(("From a@example.org Mon Jan  1 00:00:00 2024\nSubject: quoted\n\n>From the author\n>>From the author too\n\n"
+        + "From b@example.org Mon Jan  1 00:00:01 2024\nSubject: plain\n\nplain\n\n").utf8)
+
+    private func bytes(_ path: String) throws -> [UInt8] { [UInt8](try Data(contentsOf: URL(fileURLWithPath: path))) }
+
+    private func convertMbox(_ source: String, to destination: String, dialect: MboxDialect = .auto, format: OutputFormat) throws {
+        let log = WarningLog()
+        _ = try convert(SourceList([source], mboxDialect: dialect, log: log), to: destination, options: ConvertOptions(format: format), log: log)
+        #expect(log.problemCount == 0, "\(log.warnings)")
+    }
+
+    @Test func everyPathKeepsTheSourcesDialect() throws {
+        let dir = try ScratchDirectory()
+        try writeFile(dir.file("o.mbox"), original)
+        try convertMbox(dir.file("o.mbox"), to: dir.file("direct.mbox"), dialect: .mboxo, format: .mbox)
+        #expect(try bytes(dir.file("direct.mbox")) == original)
+
+        let log = WarningLog()
+        let list = try SourceList([dir.file("o.mbox")], nameMboxFolders: true, mboxDialect: .mboxo, log: log)
+        let writer = try BundleWriter(path: dir.file("o.tar.xz"), options: BundleOptions(compression: .xz), sources: [dir.file("o.mbox")], log: log)
+        try list.forEachMessage { meta, content in try writer.write(meta, content: content) }
+        try writer.finish()
+        try convertMbox(dir.file("o.tar.xz"), to: dir.file("bundle.mbox"), format: .mbox)
+        #expect(try bytes(dir.file("bundle.mbox")) == original)
+
+        try convertMbox(dir.file("o.mbox"), to: dir.file("md"), dialect: .mboxo, format: .maildir)
+        try convertMbox(dir.file("md"), to: dir.file("md.mbox"), format: .mbox)
+        #expect(try bytes(dir.file("md.mbox")) == original)
+
+        try FileManager.default.createDirectory(atPath: dir.file("apple/Work.mbox"), withIntermediateDirectories: true)
+        try writeFile(dir.file("apple/Work.mbox/mbox"), original)
+        try convertMbox(dir.file("apple"), to: dir.file("apple-out"), format: .mbox)
+        #expect(try bytes(dir.file("apple-out")) == original)
+
+        // Asked for mboxrd, the quoting is mboxrd: the content is the same.
+        let rd = WarningLog()
+        _ = try convert(SourceList([dir.file("o.mbox")], mboxDialect: .mboxo, log: rd), to: dir.file("rd.mbox"),
+                        options: ConvertOptions(format: .mbox, mboxVariant: .mboxrd), log: rd)
+        #expect(String(decoding: try bytes(dir.file("rd.mbox")), as: UTF8.self).contains("\n>>From the author\n>>>From the author too\n"))
     }
 }

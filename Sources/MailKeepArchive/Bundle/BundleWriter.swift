@@ -314,6 +314,7 @@ public final class BundleWriter: MessageSink {
             entry.fromLine = fromLine
             entry.mboxHeaders = meta.mboxHeaders
             entry.mboxHeadersOffset = Int64(meta.mboxHeadersOffset)
+            entry.quotedAsMboxo = meta.quotedAsMboxo
         }
         try manifestLine(entry, relative).withUnsafeBytes { try manifest.write($0) }
         stored += 1

@@ -206,6 +206,8 @@ public struct ManifestEntry: Codable, Sendable {
     public var fromLine: [UInt8]?
     public var mboxHeaders: [UInt8]?
     public var mboxHeadersOffset: Int64?
+    /// The message was read as mboxo (`MessageMetadata.quotedAsMboxo`): `mbox_quoting` "mboxo".
+    public var quotedAsMboxo = false
 
     /// The largest message file a bundle may hold: mail servers refuse messages of a tenth of
     /// it, and readers hold one message whole.
@@ -233,6 +235,7 @@ public struct ManifestEntry: Codable, Sendable {
         case fromLine = "from_line", fromLineBase64 = "from_line_base64"
         case mboxHeaders = "mbox_headers", mboxHeadersBase64 = "mbox_headers_base64"
         case mboxHeadersOffset = "mbox_headers_offset"
+        case mboxQuoting = "mbox_quoting"
     }
 
     public init(from decoder: Decoder) throws {
@@ -294,6 +297,11 @@ public struct ManifestEntry: Codable, Sendable {
         if let at = mboxHeadersOffset, !(0...size).contains(at) {
             throw invalid(.mboxHeadersOffset, "\(at) is outside the message's \(size) bytes")
         }
+        switch try c.decodeIfPresent(String.self, forKey: .mboxQuoting) {
+        case nil, "mboxrd": quotedAsMboxo = false
+        case "mboxo": quotedAsMboxo = true
+        case let other?: throw invalid(.mboxQuoting, "\(other) is not mboxo or mboxrd")
+        }
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -319,6 +327,7 @@ public struct ManifestEntry: Codable, Sendable {
         try Self.encodeBytes(&c, fromLine, .fromLine, .fromLineBase64)
         try Self.encodeBytes(&c, mboxHeaders, .mboxHeaders, .mboxHeadersBase64)
         if mboxHeaders != nil { try c.encodeIfPresent(mboxHeadersOffset, forKey: .mboxHeadersOffset) }
+        if quotedAsMboxo && fromLine != nil { try c.encode("mboxo", forKey: .mboxQuoting) }
     }
 
     /// Bytes that are valid UTF-8 go in as a string, others as base64 under `KEY_base64`.
@@ -345,11 +354,13 @@ public struct ManifestEntry: Codable, Sendable {
     /// bundle's info separator, which splits the file name into unique name and flags.
     public func metadata(source: String, separator: Character) -> MessageMetadata {
         let parsed = MaildirName.parse(FileSystem.baseName(path), extraSeparator: separator)
-        return MessageMetadata(folder: folder.isEmpty ? [] : folder.split(separator: "/").map(String.init),
+        var meta = MessageMetadata(folder: folder.isEmpty ? [] : folder.split(separator: "/").map(String.init),
                                flags: flags, keywords: keywords, isNew: isNew, received: received, fromLine: fromLine,
                                mboxHeaders: mboxHeaders, mboxHeadersOffset: Int(mboxHeadersOffset ?? 0),
                                uniqueName: parsed.unique, source: DiagnosticFormat.member(path, of: source), sourceOffset: offset ?? 0,
                                contentSHA256: sha256)
+        meta.quotedAsMboxo = quotedAsMboxo
+        return meta
     }
 }
 

@@ -198,7 +198,8 @@ public final class MaildirWriter: MessageSink {
     private func recordMboxOrder(_ meta: MessageMetadata, _ unique: String, in folder: Folder) throws {
         guard let fromLine = meta.fromLine else { return }
         if folder.mboxOrder == nil { folder.mboxOrder = MboxOrderRecord(folder: folder.path, owner: owner) }
-        try folder.mboxOrder?.note(unique: unique, fromLine: fromLine, headers: meta.mboxHeaders, headersOffset: meta.mboxHeadersOffset)
+        try folder.mboxOrder?.note(unique: unique, fromLine: fromLine, headers: meta.mboxHeaders, headersOffset: meta.mboxHeadersOffset,
+                                   mboxo: meta.quotedAsMboxo)
     }
 
     /// An empty folder is a Maildir with empty `cur/`, `new/` and `tmp/`.

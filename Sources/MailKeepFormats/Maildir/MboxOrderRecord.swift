@@ -13,8 +13,10 @@ import Glibc
 /// end). A message whose mbox state headers (`MboxMetadataHeaders`: Status, X-Keywords, X-UID
 /// and the rest) came with it has a second line: a tab, the unique name, a tab, where the
 /// headers stood in the content (decimal), a tab, their bytes in hex; so Dovecot's UIDs and
-/// padded `X-Keywords` come back byte for byte while flags and keywords still agree. (An
-/// older reader takes that line for a message with an empty name, which no file has.) `MailTreeReader` reads a folder's recorded messages first, in the record's order,
+/// padded `X-Keywords` come back byte for byte while flags and keywords still agree. A message
+/// read as mboxo (`MessageMetadata.quotedAsMboxo`) has a line: a tab, the unique name, a tab,
+/// `mboxo`. (An older reader takes those lines for a message with an empty name, which no file
+/// has.) `MailTreeReader` reads a folder's recorded messages first, in the record's order,
 /// then any others. Mail clients pass over it: Dovecot and mutt read only `cur/` and `new/`,
 /// and notmuch finds no header in it (it notes a non-mail file).
 /// Lines are written in batches; a name already recorded is not recorded again, and one
@@ -34,12 +36,13 @@ package final class MboxOrderRecord {
     }
 
     /// Records `unique` with its From_ line and state headers, unless it is recorded already.
-    package func note(unique: String, fromLine: [UInt8], headers: [UInt8]? = nil, headersOffset: Int = 0) throws {
+    package func note(unique: String, fromLine: [UInt8], headers: [UInt8]? = nil, headersOffset: Int = 0, mboxo: Bool = false) throws {
         guard recorded.insert(unique).inserted else { return }
         pending += Array(unique.utf8) + [0x09] + fromLine.filter { $0 != 0x0A && $0 != 0x0D } + [0x0A]
         if let headers, !headers.isEmpty {
             pending += [0x09] + Array(unique.utf8) + Array("\t\(headersOffset)\t".utf8) + Self.hex(headers) + [0x0A]
         }
+        if mboxo { pending += [0x09] + Array(unique.utf8) + Array("\tmboxo\n".utf8) }
         if pending.count >= 1 << 16 { try flush() }
     }
 
@@ -65,6 +68,7 @@ package final class MboxOrderRecord {
         package var fromLine: [UInt8]
         package var headers: [UInt8]?
         package var headersOffset = 0
+        package var mboxo = false
     }
 
     /// Unique name -> what is recorded of it, for the Maildir folder `folder`; empty without a
@@ -79,6 +83,10 @@ package final class MboxOrderRecord {
         for line in bytes.split(separator: 0x0A) {
             if line.first == 0x09 {
                 let parts = line.dropFirst().split(separator: 0x09, omittingEmptySubsequences: false)
+                if parts.count == 2, parts[1].elementsEqual("mboxo".utf8) {
+                    out[String(decoding: parts[0], as: UTF8.self)]?.mboxo = true
+                    continue
+                }
                 guard parts.count == 3, let at = Int(String(decoding: parts[1], as: UTF8.self)), at >= 0,
                       let headers = unhex(parts[2]), isStateHeaders(headers) else { continue }
                 let unique = String(decoding: parts[0], as: UTF8.self)

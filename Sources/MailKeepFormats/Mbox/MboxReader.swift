@@ -303,7 +303,9 @@ public final class MboxReader: MessageSource {
             meta.mboxHeadersOffset = first.lowerBound
             cuts = headerCuts
         }
-        if !lengthDelimited, fromLine.withUnsafeBytes({ dialect.unquotes(fromLine: $0, mozillaStatus: extracted.mozillaStatus != nil) }) {
+        let unquotes = fromLine.withUnsafeBytes { dialect.unquotes(fromLine: $0, mozillaStatus: extracted.mozillaStatus != nil) }
+        meta.quotedAsMboxo = !lengthDelimited && !unquotes
+        if !lengthDelimited, unquotes {
             FromLineScan.forEach(in: raw) { start, depth in
                 if depth > 0 { cuts.append(start..<(start + 1)) }
             }

@@ -38,7 +38,10 @@ public enum MboxVariant: String, CaseIterable, Sendable {
 ///   counted: readers take the last such field as the mailbox's, so ours must follow it.
 /// - A Thunderbird message (a `From - ` line and an `X-Mozilla-Status` field) is quoted as
 ///   mboxo, as Thunderbird writes and every reader of it (mailkeep included) reads it; one with a
-///   `From ` line of its own that mboxo would change is counted instead.
+///   `From ` line of its own that mboxo would change is counted instead. Without a variant, so
+///   is any message that was read as mboxo (`quotedAsMboxo`: `--mbox-dialect mboxo`, an Apple
+///   Mail package): its body `>From ` lines stay as they were, and the file is read back as it
+///   was read, with `--mbox-dialect mboxo`.
 ///
 /// Dovecot's mbox driver honours a message's `X-Keywords` only when every name in it is one its
 /// index knows, and with a new index it knows only the names the first message's
@@ -95,11 +98,12 @@ public final class MboxWriter {
             (lines, at) = (fresh, header.headerEnd)
         }
         let thunderbird = MboxDialect.isThunderbird(fromLine: fromLine, mozillaStatus: header.mozillaStatus != nil)
-        let quoting: MboxVariant? = variant == .mboxcl2 ? nil : thunderbird ? .mboxo : variant ?? .mboxrd
+        let mboxo = thunderbird || (variant == nil && meta.quotedAsMboxo)
+        let quoting: MboxVariant? = variant == .mboxcl2 ? nil : mboxo ? .mboxo : variant ?? .mboxrd
         let hasLength = MboxDialect.contentLengthLine(in: lines) != nil
         let quotingChanges = quoting.map { Self.quotingChanges(content, $0) } ?? false
         let counted = quoting == nil || header.hasContentLength || (hasLength && (!quotingChanges || variant == nil))
-            || (thunderbird && quotingChanges)
+            || (mboxo && quotingChanges)
         if counted {
             lines = MboxDialect.settingContentLength(bodyLength, in: lines, eol: eol)
         } else if hasLength {

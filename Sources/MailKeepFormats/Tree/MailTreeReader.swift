@@ -77,6 +77,7 @@ public final class MailTreeReader: MessageSource {
                         meta.mboxHeaders = headers
                         meta.mboxHeadersOffset = record[unique]?.headersOffset ?? 0
                     }
+                    meta.quotedAsMboxo = fromLine != nil && record[unique]?.mboxo == true
                     try body(meta, bytes)
                 }
             case let .mbox(path, folder):
