@@ -149,3 +149,28 @@ import Testing
         #expect(String(decoding: try bytes(dir.file("rd.mbox")), as: UTF8.self).contains("\n>>From the author\n>>>From the author too\n"))
     }
 }
+
+/// Thunderbird finds subfolders in `NAME.sbd/` beside the file `NAME`: the INBOX's, whatever
+/// the case of its name in the source, go beside the root folder's `INBOX` file.
+@Suite struct InboxSubfoldersInMboxTrees {
+    @Test func inboxSubfoldersPairWithTheInboxFile() throws {
+        let dir = try ScratchDirectory()
+        for spelling in ["inbox", "Inbox", "INBOX"] {
+            let root = dir.file(spelling)
+            let log = WarningLog()
+            let sink = try MboxTreeSink(root: root, variant: nil, log: log)
+            for (n, folder) in [[], [spelling, "Sub"], [spelling, "Sub", "Deeper"]].enumerated() {
+                var text = "Subject: \(n)\n\nbody\n"
+                _ = try text.withUTF8 { try sink.write(MessageMetadata(folder: folder, received: Int64(n + 1)), content: UnsafeRawBufferPointer($0)) }
+            }
+            try sink.finish()
+            let top = try FileManager.default.contentsOfDirectory(atPath: root).filter { !$0.hasPrefix(".") }.sorted()
+            #expect(top == ["INBOX", "INBOX.sbd"], "\(spelling): \(top)")
+            #expect(FileManager.default.fileExists(atPath: root + "/INBOX.sbd/Sub.sbd/Deeper"))
+            var read = Set<[String]>()
+            try MailTreeReader(try MailTree(root: root, log: log), log: log).forEachMessage { meta, _ in read.insert(meta.folder) }
+            #expect(read == [[], [spelling, "Sub"], [spelling, "Sub", "Deeper"]], "\(spelling)")
+            #expect(log.problemCount == 0)
+        }
+    }
+}

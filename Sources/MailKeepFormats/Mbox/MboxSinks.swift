@@ -381,11 +381,21 @@ public final class MboxTreeSink: MessageSink {
     /// (see `FolderNaming.entry`): at the top, `INBOX` is the root folder's (and `INBOX.sbd/`
     /// holds its subfolders, as Thunderbird's `Inbox.sbd/`); an entry ending in
     /// `.sbd` would be taken for a directory of subfolders; a mail extension would be dropped.
+    ///
+    /// A subfolder of a top-level `inbox` in any case (Thunderbird's `Inbox.sbd/Sub`) is one of
+    /// the INBOX's, which is the root folder (`MailTree`): it goes in `INBOX.sbd/`, beside the
+    /// root's `INBOX` file, where Thunderbird looks for it, and a spelling other than `INBOX`
+    /// is recorded for `INBOX`, so `Inbox/Sub` reads back as `Inbox/Sub`.
     private func placement(for folder: [String]) -> (path: String, recorded: [(dir: String, entry: String, name: String)]) {
         guard !folder.isEmpty else { return (FileSystem.join(root, "INBOX"), []) }
         var dir = root
         var recorded: [(String, String, String)] = []
-        for (i, name) in folder.enumerated() {
+        let underInbox = folder.count > 1 && MailTree.inbox([folder[0]]).isEmpty
+        if underInbox {
+            dir = FileSystem.join(root, "INBOX.sbd")
+            if folder[0] != "INBOX" { recorded.append((root, "INBOX", folder[0])) }
+        }
+        for (i, name) in folder.enumerated() where !(underInbox && i == 0) {
             let (entry, exact) = naming.entry(name, reserved: folder.count == 1 ? ["inbox"] : []) {
                 $0.hasSuffix(".sbd") ? "" : FolderNaming.decodedName(MailTree.stripMboxExtension($0))
             }
@@ -415,7 +425,7 @@ public final class MboxTreeSink: MessageSink {
         if let s = sinks[folder] {
             sink = s
         } else {
-            if folder.count > 1 { _ = try self.sink(for: Array(folder.dropLast())) }
+            if folder.count > 1 { _ = try self.sink(for: MailTree.inbox(Array(folder.dropLast()))) }
             let (file, recorded) = placement(for: folder)
             try FileSystem.makeDirectory(FileSystem.directoryName(file), owner: owner)
             for (dir, entry, name) in recorded { try FolderNameRecord.note(dir, entry: entry, folder: [name], owner: owner) }
