@@ -105,7 +105,7 @@ public final class SourceList: SelectiveSource {
 
     /// The bundles in a directory that holds nothing else (hidden files aside), in name order,
     /// a volume set by its first volume; nil for any other directory.
-    private static func bundleFiles(in dir: String) throws -> [String]? {
+    public static func bundleFiles(in dir: String) throws -> [String]? {
         var found: [String] = []
         for name in try FileSystem.list(dir).sorted() where !name.hasPrefix(".") {
             let path = FileSystem.join(dir, name)

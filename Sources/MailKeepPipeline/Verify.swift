@@ -293,6 +293,42 @@ public func verifyBundle(_ path: String, threads: Int = 0, log: WarningLog) thro
     return report
 }
 
+/// Checks bundles as one mailbox's history, once each has been checked on its own: every
+/// link of every chain (a link not given or not the bundle its increment was made against is
+/// a problem here, not an error), every state line of every bundle against the manifest it
+/// names, and that the newest state can be given back in full from the chain's bytes (each of
+/// its messages read and checked against its SHA-256). Nil when no bundle is an increment.
+public func verifyHistory(_ bundles: [String], threads: Int = 0, log: WarningLog) -> VerifyReport? {
+    var report = VerifyReport(target: bundles.last ?? "", kind: "history")
+    let local = WarningLog { warning in if warning.isNotice { log.add(warning) } }
+    do {
+        // Damage a bundle's own check named is named again here when the newest state needs
+        // what it cost: the reader reports through the history's log.
+        let readers = try bundles.map { try BundleReader(path: $0, threads: threads, log: local) }
+        guard readers.contains(where: { $0.header?.isIncrement ?? false }) else { return nil }
+        let history = try BundleHistory(readers, log: local)
+        report.target = history.chosenMember.path
+        for state in history.members.indices.dropLast() {
+            try history.forEachResolvedLine(ofState: state) { _, _, _, _ in }
+        }
+        try history.forEachMessage { _, _ in report.messagesChecked += 1 }
+        report.notes.append("\(history.members.count) bundles, every link checked; the newest state (\(history.chosenMember.name)) "
+            + "was read back from the chain: \(report.messagesChecked) messages")
+    } catch let error as BundleHistory.ChainError {
+        var problem = VerifyReport.Problem(path: "(history)", messageID: nil, what: error.reason)
+        problem.file = error.file
+        report.problems.append(problem)
+    } catch {
+        report.problem("(history)", from: error)
+    }
+    for w in local.warnings where !w.isNotice {
+        var problem = VerifyReport.Problem(path: w.file, offset: w.offset, messageID: nil, what: w.message)
+        problem.file = w.file
+        report.problems.append(problem)
+    }
+    return report
+}
+
 /// Checks a directory against the `SHA256SUMS` in it (an extracted bundle, or any Maildir
 /// someone has summed): every listed file must match, and every message file must be listed.
 public func verifyChecksummedTree(_ root: String, log: WarningLog) -> VerifyReport {

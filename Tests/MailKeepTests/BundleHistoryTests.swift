@@ -315,3 +315,26 @@ extension BundleHistoryTests {
         #expect((line["last_state"] as? [String: Any])?["bundle"] as? String == "day2.tar.xz")
     }
 }
+
+extension BundleHistoryTests {
+    @Test func mailverifyChecksTheChainAndTheNewestStateWhole() throws {
+        let chain = try Chain()
+        let good = runCommand(MailVerify.self, [chain.dir.path])
+        #expect(good.status == 0, "\(good.standardOutput)")
+        #expect(good.standardOutput.contains("history, 3 messages checked, all good"))
+        // A link not given is a problem found here, named with its id.
+        let missing = runCommand(MailVerify.self, [chain.day1, chain.day3])
+        #expect(missing.status == 1)
+        #expect(missing.standardOutput.contains("day2.tar.xz (id \(chain.links[1].id))"))
+    }
+
+    @Test func mailverifyNamesAStateLinePointingNowhere() throws {
+        let text = StateFile.firstLine + "\n0\t2\tArchive\tFS\t0\t1767225603\t\t\n1\t4\t\tS\t0\t1\t\t\n"
+        let chain = try Chain(day3State: text)
+        let result = runCommand(MailVerify.self, [chain.day1, chain.day2, chain.day3])
+        #expect(result.status == 1)
+        #expect(result.standardOutput.contains("day3.tar.xz[STATE.tsv]: line 3: entry 4 of day2.tar.xz's manifest"))
+        // Each bundle on its own is sound.
+        #expect(result.standardOutput.components(separatedBy: "all good").count == 4)
+    }
+}

@@ -17,6 +17,12 @@ public struct MailVerify: MailKeepCommand {
         extracted bundle) is checked file by file. An mbox or a Maildir without checksums is \
         read through and every damaged spot reported.
 
+        Bundles that make a history (a full bundle and its increments, or the directory \
+        holding them) are each checked as above, then together: every link of every chain, \
+        every state line against the manifest it names, and that the newest state can be \
+        restored in full from the chain's bytes. A link not given or not the bundle its \
+        increment was made against, or a line that names no message, is a problem.
+
         --against answers "is my backup complete?": messages in SOURCE that the bundle lacks \
         are a problem; messages only in the bundle are listed as deleted or changed since.
 
@@ -28,6 +34,7 @@ public struct MailVerify: MailKeepCommand {
           mailverify /media/usb/mail-2026-11-29.tar.xz
           mailverify mail.tar.xz --against ~/Maildir
           mailverify --json *.tar.xz | jq 'select(.ok == false)'
+          mailverify /backup/bob
 
         Exit status: 0 all good; 1 a problem was found; 2 could not read a target; 64 usage error.
         """,
@@ -51,9 +58,22 @@ public struct MailVerify: MailKeepCommand {
     public func execute(on console: Console) throws -> Int32 {
         let log = console.warningLog()
         var status = ExitStatus.ok
+        // A directory holding only bundles is its bundles; bundles that make a history are
+        // then checked together too.
+        var expanded: [String] = []
         for target in targets {
+            if try FileSystem.kind(target, followLinks: true) == .directory,
+               try FileSystem.kind(FileSystem.join(target, "SHA256SUMS")) != .regular, let bundles = try SourceList.bundleFiles(in: target) {
+                expanded += bundles
+            } else {
+                expanded.append(target)
+            }
+        }
+        var bundles: [String] = []
+        for target in expanded {
             do {
                 var report = try verifyTarget(target, log: log)
+                if report.kind == "bundle" { bundles.append(target) }
                 // A bundle of nothing (packed from an empty or mistyped source) is no backup.
                 if report.messagesChecked == 0 && report.problems.isEmpty {
                     report.problems.append(.init(path: target, isInTarget: false, messageID: nil, what: "no mail found"))
@@ -70,6 +90,14 @@ public struct MailVerify: MailKeepCommand {
             } catch let error as MailKeepError {
                 status = max(status, console.fail(error))
             }
+        }
+        if let report = verifyHistory(bundles, threads: threads, log: log) {
+            if json {
+                try console.output(report.jsonLine)
+            } else {
+                for line in report.humanLines { try console.output(line) }
+            }
+            if !report.ok && status == ExitStatus.ok { status = ExitStatus.problem }
         }
         return status
     }

@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# A mailbox's history (a full bundle and its increments) that cannot be read as it is given:
+# a link missing or not the bundle its increment was made against, a state line naming no
+# message, bundles given out of order, and damage in an older bundle holding a message the
+# newest state needs. The chain is made with mailpack --base; every fault with Python or the
+# shell.
+source "$(dirname "$0")/../lib/testlib.sh"
+cd "$SCRATCH"
+
+# rc_out WANT CMD...: runs CMD with stdout and stderr kept in $SCRATCH/out; fails unless it exits WANT.
+rc_out() {
+    local want="$1" rc=0
+    shift
+    "$@" >"$SCRATCH/out" 2>&1 || rc=$?
+    [ "$rc" -eq "$want" ] || { cat "$SCRATCH/out" >&2; fail "'$*' exited $rc, expected $want"; }
+}
+said() { grep -qF -- "$1" "$SCRATCH/out" || { cat "$SCRATCH/out" >&2; fail "${2:-expected}: $1"; }; }
+
+# The mailbox: three attachment-sized messages (each in xz blocks of its own) and four small
+# ones. Day 2 deletes one, flags one and adds one; day 3 moves one and adds one.
+python3 - <<'PY'
+import base64, os, random
+for sub in ("cur", "new", "tmp", ".Archive/cur", ".Archive/new", ".Archive/tmp"):
+    os.makedirs("M/" + sub, exist_ok=True)
+rng = random.Random(10)
+def message(n, body):
+    return (f"From: Sender {n} <s{n}@example.org>\nTo: bob@example.org\nSubject: history {n}\n"
+            f"Date: Thu, 1 Jan 2026 10:{n:02d}:00 +0000\nMessage-ID: <h{n}@example.org>\n\n").encode() + body
+for n in range(1, 8):
+    body = base64.encodebytes(rng.randbytes(900_000)) if n <= 3 else f"Message {n}.\n".encode()
+    path = f"M/cur/17672256{n:02d}.M{n}P1.host:2,S"
+    open(path, "wb").write(message(n, body))
+    os.utime(path, (1767225600 + n, 1767225600 + n))
+PY
+mkdir B
+mailpack M -o B/day1.tar.xz >/dev/null 2>&1 || fail "mailpack day1 failed"
+sleep 1
+rm M/cur/1767225604.*
+mv M/cur/1767225605.M5P1.host:2,S M/cur/1767225605.M5P1.host:2,FS
+printf 'From: <s8@example.org>\nSubject: history 8\nMessage-ID: <h8@example.org>\n\nMessage 8.\n' > M/new/1767225608.M8P1.host
+mailpack M -o B/day2.tar.xz --base B/day1.tar.xz >/dev/null 2>&1 || fail "mailpack day2 failed"
+sleep 1
+mv M/cur/1767225606.M6P1.host:2,S M/.Archive/cur/
+printf 'From: <s9@example.org>\nSubject: history 9\nMessage-ID: <h9@example.org>\n\nMessage 9.\n' > M/new/1767225609.M9P1.host
+mailpack M -o B/day3.tar.xz --base B/day2.tar.xz >/dev/null 2>&1 || fail "mailpack day3 failed"
+mailconvert M -o Now >/dev/null 2>&1 || fail "mailconvert of the mailbox failed"
+
+# The chain as mailpack wrote it restores the mailbox as it is now; mailverify finds it whole.
+rc_out 0 mailrestore B -o R0
+same_census Now R0
+rc_out 0 mailverify B
+said "history, 8 messages checked, all good"
+case_ok chain-restores-the-newest-state
+
+# 1. Bundles given out of order (newest first, the full one in the middle): states go by
+# their created time, not by the command line.
+rc_out 0 mailrestore B/day3.tar.xz B/day1.tar.xz B/day2.tar.xz -o R1
+same_census Now R1
+case_ok chain-given-out-of-order
+
+# 2. A missing link: day2 not given. Refused before anything is written, naming day2 by its
+# name and id (exit 2); mailverify names it as a problem (exit 1).
+day2_id=$(tar -xJOf B/day2.tar.xz day2/mailkeep-bundle.json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+rc_out 2 mailrestore B/day1.tar.xz B/day3.tar.xz -o R2
+said "day2.tar.xz (id $day2_id)" "the missing link was not named"
+[ ! -e R2 ] || [ -z "$(find R2 -type f)" ] || fail "a chain with a missing link restored something"
+rc_out 1 mailverify B/day1.tar.xz B/day3.tar.xz
+said "day2.tar.xz (id $day2_id)"
+rc_out 2 mailscan B/day3.tar.xz
+case_ok missing-link-named
+
+# 3. A wrong link: day2 replaced by a bundle with its id whose manifest differs (a subject
+# edited, the tar written again by Python): not the bundle day3 was made against (exit 1).
+mkdir W
+cp B/day1.tar.xz B/day3.tar.xz W/
+python3 - B/day2.tar.xz W/day2.tar.xz <<'PY'
+import io, lzma, sys, tarfile
+src, dst = sys.argv[1:]
+out = io.BytesIO()
+with tarfile.open(src, "r:xz") as tin, tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tout:
+    for member in tin:
+        data = tin.extractfile(member).read() if member.isfile() else None
+        if member.name.endswith("/MANIFEST.jsonl"):
+            data = data.replace(b"history 8", b"history X")
+            member.size = len(data)
+        tout.addfile(member, io.BytesIO(data) if data is not None else None)
+open(dst, "wb").write(lzma.compress(out.getvalue()))
+PY
+rc_out 1 mailrestore W -o R3
+said "not the bundle this increment was made against" "the wrong link was not refused"
+said "day2.tar.xz"
+[ ! -e R3 ] || [ -z "$(find R3 -type f)" ] || fail "a chain with a wrong link restored something"
+rc_out 1 mailverify W
+said "not the bundle this increment was made against"
+case_ok wrong-link-named
+
+# 4. A STATE.tsv line naming an entry past the holder's manifest (SHA256SUMS made to match):
+# the line is named by number, exit 1, every other message restored.
+mkdir S
+cp B/day1.tar.xz B/day2.tar.xz S/
+python3 - B/day3.tar.xz S/day3.tar.xz <<'PY'
+import hashlib, io, lzma, sys, tarfile
+src, dst = sys.argv[1:]
+members = []
+with tarfile.open(src, "r:xz") as tin:
+    for member in tin:
+        members.append((member, tin.extractfile(member).read() if member.isfile() else None))
+state = next(d for m, d in members if m.name.endswith("/STATE.tsv")).decode().split("\n")
+fields = state[2].split("\t")   # the second message line (line 3 of the file)
+fields[1] = "999"
+state[2] = "\t".join(fields)
+new_state = "\n".join(state).encode()
+out = io.BytesIO()
+with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tout:
+    for member, data in members:
+        if member.name.endswith("/STATE.tsv"):
+            data = new_state
+        elif member.name.endswith("/SHA256SUMS"):
+            lines = [l for l in data.decode().splitlines() if not l.endswith("  STATE.tsv")]
+            lines.append(hashlib.sha256(new_state).hexdigest() + "  STATE.tsv")
+            data = ("\n".join(lines) + "\n").encode()
+        if data is not None:
+            member.size = len(data)
+        tout.addfile(member, io.BytesIO(data) if data is not None else None)
+open(dst, "wb").write(lzma.compress(out.getvalue()))
+PY
+rc_out 1 mailrestore S -o R4
+said "day3.tar.xz[STATE.tsv]: line 3: entry 999 of" "the state line pointing past the manifest was not named"
+[ "$(maildir_count R4)" -eq "$(($(maildir_count Now) - 1))" ] || fail "the other messages of the state were not all restored"
+rc_out 1 mailverify S
+said "line 3: entry 999"
+case_ok state-line-past-the-manifest
+
+# 5. Damage in the full bundle, inside a message the newest state still needs: that message
+# is named (exit 1) and every other one comes back, from day1's intact blocks and the
+# increments.
+mkdir D
+cp B/day2.tar.xz B/day3.tar.xz D/
+flip B/day1.tar.xz mid 0x55 D/day1.tar.xz
+rc_out 1 mailrestore D -o R5
+said "day1.tar.xz" "the damaged bundle was not named"
+grep -q "h[123]@example.org" "$SCRATCH/out" || { cat "$SCRATCH/out" >&2; fail "the damaged message was not named by its Message-ID"; }
+[ "$(maildir_count R5)" -eq "$(($(maildir_count Now) - 1))" ] || fail "the messages outside the damage were not all restored"
+rc_out 1 mailverify D
+grep -q "h[123]@example.org" "$SCRATCH/out" || fail "mailverify did not name the damaged message"
+grep -q "history, 7 messages checked, [0-9]* problem" "$SCRATCH/out" || { cat "$SCRATCH/out" >&2; fail "the chain's check did not find the newest state short of a message"; }
+case_ok damaged-older-bundle-costs-one-message
+
+# 6. Without mailkeep: tar -x and sha256sum -c of each bundle in order give every message's
+# bytes back (docs/bundle-format.md, "Without mailkeep").
+mkdir X
+for day in day1 day2 day3; do
+    tar -xJf "B/$day.tar.xz" -C X
+    (cd "X/$day" && sha256sum -c --quiet SHA256SUMS) || fail "sha256sum -c failed in $day"
+done
+python3 "$CENSUS" --fields sha256 Now | sort > now.sums
+find X -path '*/mail/*' -type f -exec sha256sum {} + | cut -d' ' -f1 | sort -u > x.sums
+[ -z "$(comm -23 now.sums x.sums)" ] || fail "a message of the newest state is in no bundle's tar"
+case_ok plain-tools-give-every-message-back
