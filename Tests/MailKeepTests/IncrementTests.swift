@@ -178,4 +178,45 @@ import Testing
         #expect(notBundle.standardError.contains("notes.tar.xz"))
         #expect(!FileManager.default.fileExists(atPath: scratch.file("day3.tar.xz")))
     }
+
+    /// A chain consolidated is one full bundle of the newest state: unpacked, it is the
+    /// Maildir as it was at the newest increment, names, bytes and mtimes.
+    @Test func aConsolidatedChainIsTheNewestStateInFull() throws {
+        let scratch = try ScratchDirectory()
+        let mail = scratch.file("Mail")
+        _ = try makeMaildirTree(at: mail, noiseMessageSize: 3000)
+        Self.pack([mail, "-o", scratch.file("day1.tar.xz")])
+        let fm = FileManager.default
+        try fm.moveItem(atPath: mail + "/cur/1700000001.M1P1.host:2,S", toPath: mail + "/cur/1700000001.M1P1.host:2,FS")
+        try fm.removeItem(atPath: mail + "/.Archive.2024/cur/1700000005.M5P1.host:2,DS")
+        try writeFile(mail + "/new/1700000009.M9P1.host", sampleMessage(9, body: Array("Two.\n".utf8)))
+        Self.pack([mail, "-o", scratch.file("day2.tar.xz"), "--base", scratch.file("day1.tar.xz")])
+        try fm.moveItem(atPath: mail + "/cur/1700000004.M4P1.host:2,S", toPath: mail + "/.Archive.2024/cur/1700000004.M4P1.host:2,S")
+        try writeFile(mail + "/.Archive.2024/cur/1700000010.M10P1.host:2,S", sampleMessage(9, body: Array("Two.\n".utf8)))
+        Self.pack([mail, "-o", scratch.file("day3.tar.xz"), "--base", scratch.file("day2.tar.xz")])
+        let now = try maildirSnapshot(mail)
+
+        Self.pack(["--consolidate", scratch.file("day1.tar.xz"), scratch.file("day3.tar.xz"), scratch.file("day2.tar.xz"),
+                   "-o", scratch.file("full.tar.xz"), "--verify"])
+        let full = try Unpacked(scratch.file("full.tar.xz"))
+        #expect(full.header.version == 2 && full.header.chain == nil && full.state.isEmpty)
+        #expect(full.manifest.count == now.count)
+        try unpackBundle(scratch.file("full.tar.xz"), to: scratch.file("Back"), format: .maildir)
+        let back = try maildirSnapshot(scratch.file("Back"))
+        #expect(back.keys.sorted() == now.keys.sorted())
+        for (path, file) in now { #expect(back[path] == file, "\(path)") }
+    }
+
+    @Test func consolidatingWithoutAWholeChainWritesNothing() throws {
+        let scratch = try ScratchDirectory()
+        let mail = scratch.file("Mail")
+        _ = try makeMaildirTree(at: mail, noiseMessageSize: 3000)
+        Self.pack([mail, "-o", scratch.file("day1.tar.xz")])
+        try writeFile(mail + "/new/1700000009.M9P1.host", sampleMessage(9, body: Array("Two.\n".utf8)))
+        Self.pack([mail, "-o", scratch.file("day2.tar.xz"), "--base", scratch.file("day1.tar.xz")])
+        try FileManager.default.removeItem(atPath: scratch.file("day1.tar.xz"))
+        let result = Self.pack(["--consolidate", scratch.file("day2.tar.xz"), "-o", scratch.file("full.tar.xz")], expecting: 2)
+        #expect(result.standardError.contains("day1.tar.xz"))
+        #expect(!FileManager.default.fileExists(atPath: scratch.file("full.tar.xz")))
+    }
 }

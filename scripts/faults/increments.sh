@@ -179,3 +179,25 @@ assert len(lines) == 55, len(lines)
 assert [l.split("\t")[0] for l in lines] == ["0"] * 50 + ["1"] * 5
 EOF
 case_ok grown-mbox
+
+# 8. A chain consolidated: one full bundle whose manifest is the newest state; killed
+# mid-write it leaves nothing, and the rerun gives the same.
+crashed=0
+MAILKEEP_STOP_AFTER_MESSAGES=50 mailpack --consolidate day5.tar.xz -o full.tar.xz 2>stderr || crashed=$?
+[ "$crashed" -eq 137 ] || { cat stderr >&2; fail "mailpack --consolidate told to stop after 50 messages exited $crashed"; }
+[ ! -e full.tar.xz ] || fail "a killed consolidation left full.tar.xz"
+expect_rc 0 mailpack --consolidate day1.tar.xz day5.tar.xz day3.tar.xz -o full.tar.xz
+python3 - full.tar.xz <<'EOF2' | sort >full.lines
+import json, sys, tarfile
+t = tarfile.open(sys.argv[1])
+header = json.load(t.extractfile([m for m in t if m.name.endswith("/mailkeep-bundle.json")][0]))
+assert header["version"] == 2 and "chain" not in header, header
+assert not [m for m in t if m.name.endswith("/STATE.tsv")]
+for line in t.extractfile([m for m in t if m.name.endswith("/MANIFEST.jsonl")][0]):
+    e = json.loads(line)
+    print(e["sha256"], e["folder"], e["flags"])
+EOF2
+diff census.lines full.lines >&2 || fail "the consolidated bundle is not the newest state"
+top="$(tar -tJf full.tar.xz | awk -F/ 'NR == 1 { print $1 }')"
+rm -rf "$top" && tar -xJf full.tar.xz && (cd "$top" && sha256sum -c --quiet SHA256SUMS) || fail "sha256sum -c fails in full.tar.xz"
+case_ok consolidated-chain

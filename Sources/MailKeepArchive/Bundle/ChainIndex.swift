@@ -45,6 +45,8 @@ public enum ChainRefusal: Error, CustomStringConvertible, Equatable {
 public final class ChainIndex: KnownFiles {
     /// The chain the increment names: the base's chain, then the base.
     public let links: [ChainLink]
+    /// The files of the chain's bundles, in the order of `links`.
+    public let paths: [String]
     /// The increment's own number as a holder (`links.count`).
     public var ownHolder: Int { links.count }
 
@@ -101,13 +103,16 @@ public final class ChainIndex: KnownFiles {
     private init(basePath: String, base: BundleListing, knowFiles: Bool, log: WarningLog) throws {
         let chain = base.header.chain ?? []
         var listings: [BundleListing] = []
+        var paths: [String] = []
         let directory = FileSystem.directoryName(basePath)
         var others: [String: BundleListing]?
         for (position, link) in chain.enumerated() {
             let found = try Self.locate(link, position: position, beside: basePath, in: directory, others: &others)
-            listings.append(found)
+            listings.append(found.listing)
+            paths.append(found.path)
         }
         listings.append(base)
+        self.paths = paths + [basePath]
         links = chain + [ChainLink(id: base.id, manifestSHA256: base.manifestSHA256, name: FileSystem.baseName(basePath),
                                    created: base.header.created)]
         members = listings.map(\.member)
@@ -144,7 +149,7 @@ public final class ChainIndex: KnownFiles {
 
     /// The link's bundle: by its name beside the base, else by id among the bundles there.
     private static func locate(_ link: ChainLink, position: Int, beside base: String, in directory: String,
-                               others: inout [String: BundleListing]?) throws -> BundleListing {
+                               others: inout [String: BundleListing]?) throws -> (listing: BundleListing, path: String) {
         var candidate: BundleListing?
         var candidatePath = ""
         let named = FileSystem.join(directory, link.name)
@@ -171,7 +176,7 @@ public final class ChainIndex: KnownFiles {
             throw ChainRefusal.altered(base: base, link: link, position: position, found: candidatePath,
                                        manifestSHA256: candidate.manifestSHA256)
         }
-        return candidate
+        return (candidate, candidatePath)
     }
 
     /// The bundle files of a directory (a volume set by its first volume), sorted.
@@ -179,6 +184,19 @@ public final class ChainIndex: KnownFiles {
         try FileSystem.list(directory).filter { name in
             !name.hasPrefix(".") && (BundleOptions.compression(forName: name) != nil || VolumeSource.isFirstVolume(name))
         }.map { FileSystem.join(directory, $0) }.filter { (try? FileSystem.kind($0, followLinks: true)) == .regular }
+    }
+
+    /// The newest of `paths` (by `created`; in one second, the longest chain).
+    public static func newest(of paths: [String]) throws -> String {
+        var listed: [(path: String, created: Int64, links: Int)] = []
+        for path in paths {
+            let header = try BundleListing.header(of: path)
+            listed.append((path, header.created ?? 0, header.chain?.count ?? 0))
+        }
+        guard let newest = listed.max(by: { ($0.created, $0.links, $0.path) < ($1.created, $1.links, $1.path) }) else {
+            throw MailKeepError.invalidArgument(reason: "no bundle given")
+        }
+        return newest.path
     }
 
     /// The newest bundle in `directory` (by `created`) whose chain is complete there.
@@ -215,6 +233,13 @@ public final class ChainIndex: KnownFiles {
         var value: UInt64 = 0
         for i in start..<(start + 8) { value = value << 8 | UInt64(digest[i]) }
         return value
+    }
+
+    /// The SHA-256 of line `entry` of holder `holder`'s manifest, lower-case hex; nil when
+    /// the holder has no such line.
+    public func sha256(holder: Int, entry: Int) -> String? {
+        guard holder < members.count, entry >= 0, entry < members[holder].count else { return nil }
+        return hexString(members[holder].digests[(entry * 32)..<(entry * 32 + 32)])
     }
 
     /// The holder and manifest line of a content the chain (or this increment so far) holds.

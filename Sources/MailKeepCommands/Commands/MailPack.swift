@@ -27,11 +27,15 @@ public struct MailPack: MailKeepCommand {
         bundle holds it). Maildir files whose name, size and mtime the base's state records \
         are not read (--rehash reads them all). The chain's bundles must be beside the base.
 
+        With --consolidate, the sources are a chain's bundles: the newest one's state (its \
+        chain found beside it) is written as one full bundle, for retention.
+
         Examples:
           mailpack ~/Maildir Archive.mbox -o mail-2026-11-29.tar.xz --verify
           mailpack ~/Maildir -o /media/usb/mail.tar.xz --volume-size 3900M
           mailpack ~/Maildir -o - | gpg -c > mail.tar.xz.gpg
           mailpack ~/Maildir -o backups/mail-2026-11-30.tar.xz --base backups/mail-2026-11-29.tar.xz
+          mailpack --consolidate backups/mail-2026-11-3*.tar.xz -o mail-full-2026-11-30.tar.xz
 
         Diagnostics: 'mailpack: FILE: offset N: what' on stderr (see README, Diagnostics).
 
@@ -73,6 +77,9 @@ public struct MailPack: MailKeepCommand {
     @Flag(help: "With --base: read and hash every file, even those the base's state records unchanged.")
     package var rehash = false
 
+    @Flag(help: "The sources are a chain of bundles: write the newest one's state as one full bundle.")
+    package var consolidate = false
+
     public func validate() throws {
         if let level, !(0...9).contains(level) { throw ValidationError("--level must be 0-9") }
         if let volumeSize, parseSize(volumeSize).map({ $0 < 1 << 20 }) ?? true {
@@ -81,6 +88,7 @@ public struct MailPack: MailKeepCommand {
         if volumeSize != nil && output == "-" { throw ValidationError("--volume-size needs a file name, not -") }
         if verify && output == "-" { throw ValidationError("--verify needs a file name, not -") }
         if rehash && base == nil { throw ValidationError("--rehash goes with --base") }
+        if consolidate && base != nil { throw ValidationError("--consolidate writes a full bundle; it does not take --base") }
         if let ext = BundleOptions.foreignArchiveKind(forName: output) {
             throw ValidationError("-o \(output): mailpack writes a tar bundle (.tar.xz, .tar.gz or .tar), not a \(ext) file")
         }
@@ -95,6 +103,7 @@ public struct MailPack: MailKeepCommand {
         let options = BundleOptions(compression: chosen, level: level, threads: threads,
                                     volumeSize: volumeSize.flatMap(parseSize), infoSeparator: infoSeparator.separator)
         try checkDestination(output, isOutsideOf: sources)
+        if consolidate { return try consolidateChain(options: options, log: log, console: console) }
         let list = try SourceList(sources, nameMboxFolders: true, mboxDialect: reading.mboxDialect, log: log)
         var chain: ChainIndex?
         if let base {
@@ -117,7 +126,13 @@ public struct MailPack: MailKeepCommand {
         console.diagnose("\(summary.messages) messages\(held), \(formatBytes(summary.counts.bytesWritten)) packed into "
             + "\(formatBytes(bundle.bundleBytes)) (\(chosen.rawValue))"
             + (log.problemCount > 0 ? ", \(log.problemCount) warnings" : ""))
-        var status = log.problemCount > 0 ? ExitStatus.problem : ExitStatus.ok
+        let status = log.problemCount > 0 ? ExitStatus.problem : ExitStatus.ok
+        return try verifyWritten(status, options: options, log: log, console: console)
+    }
+
+    /// With --verify, reads the bundle back from the disk and checks it; the exit status.
+    private func verifyWritten(_ status: Int32, options: BundleOptions, log: WarningLog, console: Console) throws -> Int32 {
+        var status = status
         if verify {
             let first = options.volumeSize == nil ? output : VolumeSink.volumePath(output, 1)
             // Read back from the disk, not from the page cache that still holds what was written.
@@ -131,5 +146,23 @@ public struct MailPack: MailKeepCommand {
             if !report.ok { status = ExitStatus.problem }
         }
         return status
+    }
+
+    private func consolidateChain(options: BundleOptions, log: WarningLog, console: Console) throws -> Int32 {
+        var bundle: BundleWriter?
+        let count: Int
+        do {
+            count = try Consolidation(bundles: sources, log: log).run(into: { folders in
+                let writer = try BundleWriter(path: output, options: options, sources: sources, folders: folders, log: log)
+                bundle = writer
+                return writer
+            }, progress: ProgressReporter(console: console))
+        } catch let refusal as ChainRefusal {
+            console.diagnose(refusal.description)
+            return refusal.exitStatus
+        }
+        console.diagnose("\(count) messages of the newest state packed into \(formatBytes(bundle?.bundleBytes ?? 0))"
+            + (log.problemCount > 0 ? ", \(log.problemCount) warnings" : ""))
+        return try verifyWritten(log.problemCount > 0 ? ExitStatus.problem : ExitStatus.ok, options: options, log: log, console: console)
     }
 }
