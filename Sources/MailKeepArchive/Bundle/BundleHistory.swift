@@ -142,7 +142,7 @@ public final class BundleHistory: SelectiveSource {
                                         _ body: (MessageMetadata, UnsafeRawBufferPointer, LazyFacts) throws -> Void) throws {
         var picks: [Pick] = []
         if deleted {
-            try forEachDeleted { line, holder, _ in
+            try forEachDeleted(narrowedBy: selection) { line, holder, _ in
                 if admits(selection, line, holder: holder) { picks.append(Pick(holder: Int32(holder), entry: Int32(line.entry), line: line)) }
             }
         } else {
@@ -183,21 +183,51 @@ public final class BundleHistory: SelectiveSource {
     /// The messages some state before the chosen one held and the chosen one does not, each
     /// with the line of the last state that held it: `body` hears the line, the member holding
     /// the bytes and the state's index.
-    public func forEachDeleted(_ body: (StateLine, Int, Int) throws -> Void) throws {
+    /// With a `selection`, only messages whose header facts and size it admits are looked
+    /// for (what a state says of them is judged by the caller): a handful of Message-IDs
+    /// stops the walk back through older states as soon as each has been met.
+    public func forEachDeleted(narrowedBy selection: Selection? = nil, _ body: (StateLine, Int, Int) throws -> Void) throws {
         var now = Set<UInt64>()
         try forEachResolvedLine(ofState: chosen) { _, _, _, key in now.insert(key) }
         // Every message a state held is in the manifest of that bundle or of one before it.
+        var headerOnly = selection
+        headerOnly?.folders = []
+        headerOnly?.withFlags = []
+        headerOnly?.withoutFlags = []
+        headerOnly?.keywords = []
+        let narrows = headerOnly.map { $0.needsHeaders || $0.minSize != nil || $0.maxSize != nil } ?? false
         var pending = Set<UInt64>()
         for member in members[...chosen] {
-            member.bundle.manifest.forEachContentKey { _, key in
-                if !now.contains(key) { pending.insert(key) }
+            let manifest = member.bundle.manifest
+            manifest.forEachContentKey { line, key in
+                guard !now.contains(key), !pending.contains(key) else { return }
+                if narrows, let headerOnly, let entry = manifest.entry(atLine: line),
+                   !headerOnly.admits(MessageMetadata(received: entry.received), size: entry.size, facts: { entry.facts }) {
+                    return
+                }
+                pending.insert(key)
             }
         }
         var state = chosen - 1
         while !pending.isEmpty, state >= 0 {
-            try forEachResolvedLine(ofState: state) { _, line, holder, key in
-                guard pending.remove(key) != nil else { return }
-                try body(line, holder, state)
+            let bundle = members[state].bundle
+            if bundle.hasStateListing {
+                try forEachResolvedLine(ofState: state) { _, line, holder, key in
+                    guard pending.remove(key) != nil else { return }
+                    try body(line, holder, state)
+                }
+            } else {
+                // A full bundle's state is its manifest: only the lines of messages looked for
+                // are decoded.
+                var found: [(line: Int, key: UInt64)] = []
+                bundle.manifest.forEachContentKey { line, key in
+                    if pending.contains(key) { found.append((line, key)) }
+                }
+                for (line, key) in found where pending.remove(key) != nil {
+                    guard let entry = bundle.manifest.entry(atLine: line) else { continue }
+                    try body(StateLine(holder: bundle.stateHolders - 1, entry: line, folder: entry.folder, flags: entry.flags,
+                                       isNew: entry.isNew, received: entry.received, keywords: entry.keywords), state, state)
+                }
             }
             state -= 1
         }
