@@ -64,6 +64,13 @@ public struct MessageMetadata: Sendable, Equatable {
         self.contentSHA256 = contentSHA256
     }
 
+    /// Names (keywords) as a diagnostic lists them: the first few, each cut short, and how
+    /// many more, so that a hostile header does not print thousands of lines or kilobytes.
+    package static func listed(_ names: [String], first: Int = 5) -> String {
+        let shown = names.prefix(first).map { DiagnosticFormat.excerpt($0) }.joined(separator: " ")
+        return names.count > first ? shown + " and \(names.count - first) more" : shown
+    }
+
     /// The folder as one slash-separated path, `""` for the root.
     public var folderPath: String { folder.joined(separator: "/") }
 }

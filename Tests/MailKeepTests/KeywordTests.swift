@@ -180,9 +180,33 @@ import Testing
         var text = "Subject: many\n\nx\n"
         try text.withUTF8 { try writer.write(MessageMetadata(keywords: names, received: 1_700_000_000, source: "many.eml"), content: UnsafeRawBufferPointer($0)) }
         try writer.finish()
-        #expect(log.warnings.count == 2)
-        #expect(log.warnings.contains { $0.description.contains("keyword k26") && $0.description.contains("at most 26") })
+        #expect(log.warnings.count == 1)
+        #expect(log.warnings.contains { $0.description.contains("2 keywords not kept") && $0.description.contains("at most 26: k26 k27") })
         let back = try read(root)
         #expect(back.keywords("many") == Array(names.prefix(26)))
+    }
+
+    /// A hostile header does not flood the terminal: one warning per message however many
+    /// names (each cut short), names that cannot be keywords reported rather than dropped
+    /// silently, and a Content-Length that is no byte count reported like a wrong one.
+    @Test func hostileKeywordHeadersGiveOneShortWarningEach() throws {
+        let names = (0..<10_000).map { "k\($0)" } + [String(repeating: "L", count: 200_000)]
+        let text = "From a@b Mon Jan  1 00:00:00 2024\nX-Keywords: \(names.joined(separator: " ")) bad\u{1}ctl\nSubject: k\n\nbody\n\n"
+            + "From a@b Mon Jan  1 00:00:00 2024\nContent-Length: -10\nSubject: n\n\nb\n\n"
+            + "From a@b Mon Jan  1 00:00:00 2024\nContent-Length: 12345678901234567890\nSubject: n\n\nb\n\n"
+        let root = try temporaryDirectory() + "/Maildir"
+        let log = WarningLog()
+        let writer = try MaildirWriter(root: root, log: log)
+        try MboxReader(MemorySource(Array(text.utf8), chunk: 1 << 16, name: "k.mbox"), log: log).forEachMessage { meta, content in
+            try writer.write(meta, content: content)
+        }
+        try writer.finish()
+        let lines = log.warnings.map(\.description)
+        #expect(lines.count == 4, "\(lines.map { $0.prefix(200) })")
+        #expect(lines.allSatisfy { $0.utf8.count < 400 })
+        #expect(lines.contains { $0.contains("1 keyword left out") && $0.contains("bad\\x01ctl") })
+        #expect(lines.contains { $0.contains("9975 keywords not kept") && $0.contains("and 9970 more") })
+        #expect(lines.contains { $0.contains("Content-Length \"-10\" is not a byte count") })
+        #expect(lines.contains { $0.contains("Content-Length \"12345678901234567890\" is not a byte count") })
     }
 }

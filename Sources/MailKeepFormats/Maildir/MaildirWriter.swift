@@ -183,13 +183,18 @@ public final class MaildirWriter: MessageSink {
             names = try DovecotKeywords.merge(wanted, intoFolder: folder.path, log: log, owner: owner)
         }
         folder.keywords = names
+        var leftOut: [String] = []
         for (name, _) in wanted {
             if let letter = names.letter(for: name) {
                 letters.append(letter)
             } else if folder.keywordsLeftOut.insert(name.lowercased()).inserted {
-                log.add(file: FileSystem.join(folder.path, DovecotKeywords.fileName), offset: nil,
-                        "keyword \(name) left out of \(meta.source)'s file name and those after it: a Maildir folder holds at most \(DovecotKeywords.limit) keywords")
+                leftOut.append(name)
             }
+        }
+        if !leftOut.isEmpty {
+            let record = FileSystem.join(folder.path, DovecotKeywords.fileName)
+            log.add(file: meta.source, offset: meta.sourceOffset,
+                    "\(leftOut.count) keyword\(leftOut.count == 1 ? "" : "s") not kept with this message or later ones in \(DiagnosticFormat.quoted(record)): a Maildir folder holds at most \(DovecotKeywords.limit): \(MessageMetadata.listed(leftOut))")
         }
         return MaildirName.normalizedFlags(String(decoding: letters, as: UTF8.self))
     }

@@ -56,6 +56,9 @@ package enum MboxMetadataHeaders {
         package var xStatus: [UInt8]?
         package var mozillaStatus: [UInt8]?
         package var contentLength: Int?
+        /// The last `Content-Length` field's value as it stood, when it is not a byte count
+        /// mailkeep takes (a sign, not a number, more than 15 digits).
+        package var unusableContentLength: [UInt8]?
         /// Where the body starts (after the empty line), or the message length when there is none.
         package var bodyStart: Int = 0
         /// Where the empty line ending the header block starts.
@@ -84,9 +87,12 @@ package enum MboxMetadataHeaders {
             case .mozillaStatus: result.mozillaStatus = value
             case .contentLength:
                 result.contentLength = nil
-                let digits = value.filter { $0 != 0x20 && $0 != 0x09 }
+                result.unusableContentLength = nil
+                let digits = value.filter { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D && $0 != 0x0A }
                 if !digits.isEmpty, digits.count <= 15, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
                     result.contentLength = digits.reduce(0) { $0 * 10 + Int($1 - 0x30) }
+                } else {
+                    result.unusableContentLength = digits
                 }
             }
             current = nil
@@ -210,6 +216,20 @@ package enum MboxMetadataHeaders {
 
     package static func keywords(_ e: Extracted) -> [String] {
         keywords(xKeywords: e.xKeywords, mozillaKeys: e.mozillaKeys)
+    }
+
+    /// The words of `X-Keywords` and `X-Mozilla-Keys` that `keywords` passes over because
+    /// they cannot be a keyword name (control characters, IMAP's reserved characters).
+    package static func unusableKeywords(_ e: Extracted) -> [String] {
+        var out: [String] = []
+        for field in [e.xKeywords, e.mozillaKeys] {
+            guard let field else { continue }
+            for word in field.split(whereSeparator: { $0 == 0x20 || $0 == 0x09 || $0 == 0x2C || $0 == 0x0D || $0 == 0x0A }) {
+                let name = String(decoding: word, as: UTF8.self)
+                if !DovecotKeywords.isValidName(name) { out.append(name) }
+            }
+        }
+        return out
     }
 
     /// Whether two keyword lists name the same keywords, order and case aside.

@@ -261,7 +261,12 @@ public final class MboxReader: MessageSource {
         }
         guard let headerEnd else { return nil }
         let extracted = MboxMetadataHeaders.extract(b.slice(contentStart, headerEnd + 2 <= b.count ? headerEnd + 2 : b.count))
-        guard let length = extracted.contentLength else { return nil }
+        guard let length = extracted.contentLength else {
+            if let value = extracted.unusableContentLength {
+                log.add(file: name, offset: messageOffset, "Content-Length \"\(DiagnosticFormat.excerpt(String(decoding: value, as: UTF8.self), limit: 24))\" is not a byte count; splitting by From_ lines instead")
+            }
+            return nil
+        }
         let bodyStart = contentStart + extracted.bodyStart
         let limit = 1 << 31
         if length > limit {
@@ -291,6 +296,10 @@ public final class MboxReader: MessageSource {
                       scratch: inout [UInt8], _ body: (MessageMetadata, UnsafeRawBufferPointer) throws -> Void) throws {
         let extracted = MboxMetadataHeaders.extract(raw)
         let (flags, isNew) = MboxMetadataHeaders.flags(extracted)
+        let unusable = MboxMetadataHeaders.unusableKeywords(extracted)
+        if !unusable.isEmpty {
+            log.add(file: name, offset: offset, "\(unusable.count) keyword\(unusable.count == 1 ? "" : "s") left out, not a name IMAP allows (a control character or one of (){%*\"\\]): \(MessageMetadata.listed(unusable))")
+        }
         var meta = MessageMetadata(folder: folder, flags: flags, keywords: MboxMetadataHeaders.keywords(extracted),
                                    isNew: isNew, received: parsed.time,
                                    fromLine: fromLine, source: name, sourceOffset: offset)

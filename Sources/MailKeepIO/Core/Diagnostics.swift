@@ -37,6 +37,13 @@ public enum DiagnosticFormat {
         offset.map { "\(quoted(file)): offset \($0)" } ?? quoted(file)
     }
 
+    /// Text from the input as a diagnostic quotes it: terminal-safe and cut after `limit`
+    /// characters (a hostile 200 KB keyword is not echoed whole).
+    public static func excerpt(_ text: String, limit: Int = 64) -> String {
+        let cut = text.count > limit ? String(text.prefix(limit)) + "..." : text
+        return terminalSafe(cut)
+    }
+
     /// The text with C0/C1 control characters (tab included), DEL and the characters of
     /// `isControl` escaped as `\xNN` or `\u{NNNN}`.
     public static func terminalSafe(_ text: String) -> String {
