@@ -30,6 +30,9 @@ public struct VerifyReport {
     public var target: String
     public var kind: String
     public var messagesChecked = 0
+    /// An increment stores only what its chain lacked: none at all, for a mailbox that did
+    /// not change, is no sign of a bad backup (its state is checked with the chain's).
+    public var isIncrement = false
     public var problems: [Problem] = []
     /// Things worth saying that are not failures (messages only in the bundle, say).
     public var notes: [String] = []
@@ -206,7 +209,7 @@ public func verifyBundle(_ path: String, threads: Int = 0, log: WarningLog) thro
 
     if let headerBytes {
         do {
-            _ = try BundleHeader.read(headerBytes, bundle: path)
+            report.isIncrement = try BundleHeader.read(headerBytes, bundle: path).isIncrement
         } catch let error as MailKeepError {
             report.problem("mailkeep-bundle.json", error.reason)
         } catch {

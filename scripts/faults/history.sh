@@ -52,6 +52,17 @@ rc_out 0 mailverify B
 said "history, 8 messages checked, all good"
 case_ok chain-restores-the-newest-state
 
+# An increment of a mailbox that did not change stores no message, and that is no problem:
+# its state is the whole mailbox, checked with the chain.
+mkdir Q && cp B/day1.tar.xz B/day2.tar.xz B/day3.tar.xz Q/
+sleep 1
+mailpack M -o Q/day4.tar.xz --base Q/day3.tar.xz >/dev/null 2>&1 || fail "mailpack of an unchanged mailbox failed"
+rc_out 0 mailverify Q
+said "history, 8 messages checked, all good"
+rc_out 0 mailrestore Q -o R-unchanged
+same_census Now R-unchanged
+case_ok unchanged-night-is-no-problem
+
 # 1. Bundles given out of order (newest first, the full one in the middle): states go by
 # their created time, not by the command line.
 rc_out 0 mailrestore B/day3.tar.xz B/day1.tar.xz B/day2.tar.xz -o R1

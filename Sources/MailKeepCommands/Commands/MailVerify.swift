@@ -75,7 +75,7 @@ public struct MailVerify: MailKeepCommand {
                 var report = try verifyTarget(target, log: log)
                 if report.kind == "bundle" { bundles.append(target) }
                 // A bundle of nothing (packed from an empty or mistyped source) is no backup.
-                if report.messagesChecked == 0 && report.problems.isEmpty {
+                if report.messagesChecked == 0 && report.problems.isEmpty && !report.isIncrement {
                     report.problems.append(.init(path: target, isInTarget: false, messageID: nil, what: "no mail found"))
                 }
                 if let against {
