@@ -42,7 +42,7 @@ public struct Consolidation {
             folders.insert(line.folder)
             total += 1
         }
-        let folderPaths = folders.sorted().map(Self.folderPath)
+        let folderPaths = folders.sorted().map(StateLine.components(ofFolder:))
         let sink = try makeSink(folderPaths)
         do {
             for folder in folderPaths { try sink.prepareFolder(folder) }
@@ -54,12 +54,7 @@ public struct Consolidation {
                     guard let lines = pending[holder]?.removeValue(forKey: sha) else { return }
                     for line in lines {
                         var placed = meta
-                        placed.folder = Self.folderPath(line.folder)
-                        placed.flags = line.flags
-                        placed.isNew = line.isNew
-                        placed.received = line.received
-                        placed.keywords = line.keywords
-                        if let name = line.name { placed.uniqueName = name }
+                        placed.place(as: line)
                         placed.contentSHA256 = sha
                         try sink.write(placed, content: content)
                         written += 1
@@ -81,9 +76,5 @@ public struct Consolidation {
             sink.discard()
             throw error
         }
-    }
-
-    private static func folderPath(_ folder: String) -> [String] {
-        folder.isEmpty ? [] : folder.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
     }
 }

@@ -235,7 +235,7 @@ public final class BundleHistory: SelectiveSource {
 
     /// Whether what the state line and the holder's manifest record can rule the message in.
     private func admits(_ selection: Selection, _ line: StateLine, holder: Int) -> Bool {
-        let meta = MessageMetadata(folder: Self.folder(line.folder), flags: line.flags, keywords: line.keywords, isNew: line.isNew,
+        let meta = MessageMetadata(folder: StateLine.components(ofFolder: line.folder), flags: line.flags, keywords: line.keywords, isNew: line.isNew,
                                    received: line.received)
         guard selection.needsHeaders || selection.minSize != nil || selection.maxSize != nil else {
             return selection.admits(meta, size: 0) { .none }
@@ -248,17 +248,8 @@ public final class BundleHistory: SelectiveSource {
     /// line, the rest (mbox From_ line, the unique name) from the entry holding its bytes.
     private func metadata(_ line: StateLine, entry: ManifestEntry, bundle: StoredBundle) -> MessageMetadata {
         var meta = entry.metadata(source: bundle.bundlePath, separator: bundle.infoSeparator)
-        meta.folder = Self.folder(line.folder)
-        meta.flags = line.flags
-        meta.isNew = line.isNew
-        meta.received = line.received
-        meta.keywords = line.keywords
-        if let name = line.name { meta.uniqueName = name }
+        meta.place(as: line)
         return meta
-    }
-
-    private static func folder(_ path: String) -> [String] {
-        path.isEmpty ? [] : path.split(separator: "/").map(String.init)
     }
 
     /// Where a message is in the history: the bundles holding its bytes and the first and
@@ -302,6 +293,6 @@ public final class BundleHistory: SelectiveSource {
         let bundle = chosenMember.bundle
         var names = Set(bundle.header?.folders ?? [])
         if !bundle.hasStateListing { names.formUnion(bundle.manifest.entries.values.map(\.folder)) }
-        return names.sorted().map(Self.folder)
+        return names.sorted().map(StateLine.components(ofFolder:))
     }
 }

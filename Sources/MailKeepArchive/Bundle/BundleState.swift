@@ -31,6 +31,26 @@ public struct StateLine: Sendable, Equatable {
     }
 }
 
+extension StateLine {
+    /// A `/`-separated folder path as components, `""` the INBOX (as a manifest's `folder` reads).
+    public static func components(ofFolder path: String) -> [String] {
+        path.isEmpty ? [] : path.split(separator: "/").map(String.init)
+    }
+}
+
+extension MessageMetadata {
+    /// The message as a state line places it: that line's folder, flags, keywords and times;
+    /// the rest (From_ line, source) stays what the entry holding its bytes said.
+    public mutating func place(as line: StateLine) {
+        folder = StateLine.components(ofFolder: line.folder)
+        flags = line.flags
+        isNew = line.isNew
+        received = line.received
+        keywords = line.keywords
+        if let name = line.name { uniqueName = name }
+    }
+}
+
 /// Writes and reads `STATE.tsv`: tab-separated text, so that a state of a million messages
 /// compresses to a few bytes a line and reads at the speed of a byte scan, and stays legible
 /// to `awk` in twenty years.
