@@ -88,4 +88,34 @@ import Testing
         }
         #expect(blockError.flatMap(malformedDetails)?.offset == second.compressedOffset)
     }
+
+    /// liblzma makes room for every record an index claims before reading one; the limit set
+    /// from the file's size turns a 36-byte file claiming 2^46 blocks into a plain error, and
+    /// still reads the densest real files: thousands of empty streams, or one-byte blocks.
+    @Test func anIndexClaimingMoreBlocksThanTheFileHoldsIsAnError() throws {
+        let hostile = FuzzCrasherTests.fuzzFixtures + "/crashers/xz/index-claims-2-to-the-46-blocks.xz"
+        let error = #expect(throws: MailKeepError.self) { try XZBlockIndex(path: hostile) }
+        #expect(error.flatMap(malformedDetails)?.reason.contains("claims more blocks than a file of 36 bytes") == true)
+
+        let scratch = try ScratchDirectory()
+        var emptyStreams: [UInt8] = []
+        for _ in 0..<3000 {
+            let sink = MemorySink()
+            try XZCompressor(sink, options: .init(preset: 0, threads: 1, blockSize: 1 << 20)).flush()
+            emptyStreams += sink.bytes
+        }
+        let emptyPath = scratch.file("empty-streams.xz")
+        try writeFile(emptyPath, emptyStreams)
+        #expect(try XZBlockIndex(path: emptyPath).uncompressedSize == 0)
+
+        let tiny = mixedData(count: 5000, seed: 5)
+        let sink = MemorySink()
+        let compressor = try XZCompressor(sink, options: .init(preset: 0, threads: 1, blockSize: 1))
+        try write(tiny, to: compressor, chunk: 1 << 20)
+        try compressor.flush()
+        let tinyPath = scratch.file("one-byte-blocks.xz")
+        try writeFile(tinyPath, sink.bytes)
+        let tinyIndex = try XZBlockIndex(path: tinyPath)
+        #expect(tinyIndex.blocks.count == tiny.count)
+    }
 }

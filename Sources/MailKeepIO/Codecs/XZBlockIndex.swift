@@ -69,7 +69,7 @@ public final class XZBlockIndex {
             index.deallocate()
             buffer.deallocate()
         }
-        var status = lzma_file_info_decoder(stream, index, UInt64.max, UInt64(fileSize))
+        var status = lzma_file_info_decoder(stream, index, indexMemoryLimit(fileSize: fileSize), UInt64(fileSize))
         var position: Int64 = 0
         while status == LZMA_OK {
             if stream.pointee.avail_in == 0 {
@@ -86,11 +86,26 @@ public final class XZBlockIndex {
             }
         }
         guard status == LZMA_STREAM_END, let result = index.pointee else {
-            let reason = status == LZMA_BUF_ERROR ? "truncated xz file" : lzmaDescription(status)
+            let reason = switch status {
+            case LZMA_BUF_ERROR: "truncated xz file"
+            case LZMA_MEMLIMIT_ERROR: "it claims more blocks than a file of \(fileSize) bytes can hold"
+            default: lzmaDescription(status)
+            }
             throw MailKeepError.malformed(path: file.name, offset: position - Int64(stream.pointee.avail_in),
                                           reason: "cannot read the xz index: \(reason)")
         }
         return result
+    }
+
+    /// What liblzma may allocate for the index of a file of `fileSize` bytes. The index decoder
+    /// allocates room for as many records as the index claims before it reads them, so an
+    /// unbounded limit lets a 36-byte file ask for petabytes. liblzma counts about 16 bytes for
+    /// every block, which takes at least 14 bytes of the file (header, data, index record), and
+    /// about 350 for every stream, which takes at least 32: 32 bytes per byte of file holds any
+    /// real index, twice over.
+    private static func indexMemoryLimit(fileSize: Int64) -> UInt64 {
+        let size = UInt64(max(fileSize, 0))
+        return size > UInt64.max >> 6 ? .max : size * 32 + (1 << 20)
     }
 
     /// The blocks holding any of the uncompressed bytes `[offset, offset + length)`.
