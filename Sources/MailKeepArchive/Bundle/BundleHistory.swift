@@ -65,18 +65,35 @@ public final class BundleHistory: SelectiveSource {
             seen[id] = kept.count
             kept.append(bundle)
         }
-        let sorted = kept.indices.sorted { a, b in
-            let (ca, cb) = (kept[a].header?.created ?? 0, kept[b].header?.created ?? 0)
-            return ca != cb ? ca < cb : a < b
-        }.map { kept[$0] }
+        // A bundle whose header was lost in damage is still the bundle a link names when its
+        // manifest has the SHA-256 the link records; it takes the time the link records.
+        var linked: [String: ChainLink] = [:]
+        for bundle in kept { for link in bundle.header?.chain ?? [] { linked[link.manifestSHA256] = link } }
+        var created: [Int64] = []
+        for bundle in kept {
+            if let time = bundle.header?.created {
+                created.append(time)
+            } else {
+                let link = bundle.manifestSHA256.flatMap { linked[$0] }
+                log.add(file: bundle.bundlePath, offset: nil, link.map { "its header is lost; it is \($0.name) of the chain by its manifest's SHA-256" }
+                        ?? "its header is lost and no chain given names it; taken as the oldest state")
+                created.append(link?.created ?? Int64.min)
+            }
+        }
+        let order = kept.indices.sorted { a, b in created[a] != created[b] ? created[a] < created[b] : a < b }
+        let sorted = order.map { kept[$0] }
         var position: [String: Int] = [:]
-        for (at, bundle) in sorted.enumerated() { position[bundle.bundleID ?? ""] = at }
+        var byManifest: [String: Int] = [:]
+        for (at, bundle) in sorted.enumerated() {
+            position[bundle.bundleID ?? ""] = at
+            if let sha = bundle.manifestSHA256 { byManifest[sha] = at }
+        }
         var members: [Member] = []
         for (at, bundle) in sorted.enumerated() {
             var holders: [Int] = []
             for (n, link) in (bundle.header?.chain ?? []).enumerated() {
                 let named = "\(link.name) (id \(link.id)), bundle \(n) of its chain"
-                guard let found = position[link.id] else {
+                guard let found = position[link.id] ?? byManifest[link.manifestSHA256] else {
                     throw ChainError(file: bundle.bundlePath, reason: lost[link.id].map { "needs \(named), but the manifest of \($0), which is that bundle, is lost" }
                         ?? "needs \(named), which was not given; give every bundle of the chain (or their directory)",
                         exitStatus: ExitStatus.failure)
@@ -89,7 +106,7 @@ public final class BundleHistory: SelectiveSource {
                 holders.append(found)
             }
             holders.append(at)
-            members.append(Member(bundle: bundle, created: bundle.header?.created ?? 0, holders: holders))
+            members.append(Member(bundle: bundle, created: created[order[at]], holders: holders))
         }
         guard !members.isEmpty else {
             throw MailKeepError.unrecognized(path: bundles.first?.bundlePath ?? "", reason: "no bundle of the history can be read")
@@ -161,7 +178,9 @@ public final class BundleHistory: SelectiveSource {
             var lines: [Int] = []
             for pick in group where lines.last != Int(pick.entry) { lines.append(Int(pick.entry)) }
             let bundle = members[holder].bundle
+            var readBack = Set<Int>()
             try bundle.forEachContent(ofLines: lines) { entryLine, entry, content in
+                readBack.insert(entryLine)
                 // The picks of this entry: one per copy of the message in the state.
                 var low = group.startIndex, high = group.endIndex
                 while low < high {
@@ -175,6 +194,14 @@ public final class BundleHistory: SelectiveSource {
                     if selection.matches(meta, size: Int64(content.count), facts: { facts.value }) { try body(meta, content, facts) }
                     at += 1
                 }
+            }
+            // The bundle named each message it could not give back, with the folder it had
+            // when stored; where the state has moved it since, the user looks for it there.
+            for pick in group where !readBack.contains(Int(pick.entry))
+                && bundle.manifest.entry(atLine: Int(pick.entry))?.folder != pick.line.folder {
+                let state = deleted ? "an earlier state" : "state \(chosenMember.name)"
+                log.add(file: bundle.bundlePath, offset: nil,
+                        "manifest line \(pick.entry + 1) (named above): \(state) has this message in folder \(pick.line.folder.isEmpty ? "INBOX" : pick.line.folder); not given back")
             }
             start = end
         }
