@@ -187,7 +187,9 @@ MAILKEEP_STOP_AFTER_MESSAGES=50 mailpack --consolidate day5.tar.xz -o full.tar.x
 [ "$crashed" -eq 137 ] || { cat stderr >&2; fail "mailpack --consolidate told to stop after 50 messages exited $crashed"; }
 [ ! -e full.tar.xz ] || fail "a killed consolidation left full.tar.xz"
 expect_rc 0 mailpack --consolidate day1.tar.xz day5.tar.xz day3.tar.xz -o full.tar.xz
-python3 - full.tar.xz <<'EOF2' | sort >full.lines
+# full_bundle_lines BUNDLE: "sha256 folder flags" of each message of a full bundle, sorted.
+full_bundle_lines() {
+    python3 - "$1" <<'EOF2' | sort
 import json, sys, tarfile
 t = tarfile.open(sys.argv[1])
 header = json.load(t.extractfile([m for m in t if m.name.endswith("/mailkeep-bundle.json")][0]))
@@ -197,7 +199,14 @@ for line in t.extractfile([m for m in t if m.name.endswith("/MANIFEST.jsonl")][0
     e = json.loads(line)
     print(e["sha256"], e["folder"], e["flags"])
 EOF2
+}
+full_bundle_lines full.tar.xz >full.lines
 diff census.lines full.lines >&2 || fail "the consolidated bundle is not the newest state"
 top="$(tar -tJf full.tar.xz | awk -F/ 'NR == 1 { print $1 }')"
 rm -rf "$top" && tar -xJf full.tar.xz && (cd "$top" && sha256sum -c --quiet SHA256SUMS) || fail "sha256sum -c fails in full.tar.xz"
+# Given the directory of the chain, as --base takes it: the same newest state.
+mkdir ChainDir && cp day[1-5].tar.xz ChainDir/
+expect_rc 0 mailpack --consolidate ChainDir -o from-dir.tar.xz
+full_bundle_lines from-dir.tar.xz >from-dir.lines
+diff census.lines from-dir.lines >&2 || fail "consolidating the chain's directory did not give the newest state"
 case_ok consolidated-chain

@@ -186,12 +186,21 @@ public final class ChainIndex: KnownFiles {
         }.map { FileSystem.join(directory, $0) }.filter { (try? FileSystem.kind($0, followLinks: true)) == .regular }
     }
 
-    /// The newest of `paths` (by `created`; in one second, the longest chain).
+    /// The newest of `paths` (by `created`; in one second, the longest chain). A directory
+    /// stands for the bundles in it, as for `--base`; one of them whose header cannot be read
+    /// is passed over there, where a file named on its own is an error.
     public static func newest(of paths: [String]) throws -> String {
         var listed: [(path: String, created: Int64, links: Int)] = []
         for path in paths {
-            let header = try BundleListing.header(of: path)
-            listed.append((path, header.created ?? 0, header.chain?.count ?? 0))
+            guard try FileSystem.kind(path, followLinks: true) == .directory else {
+                let header = try BundleListing.header(of: path)
+                listed.append((path, header.created ?? 0, header.chain?.count ?? 0))
+                continue
+            }
+            for file in try bundleFiles(in: path) {
+                guard let header = try? BundleListing.header(of: file) else { continue }
+                listed.append((file, header.created ?? 0, header.chain?.count ?? 0))
+            }
         }
         guard let newest = listed.max(by: { ($0.created, $0.links, $0.path) < ($1.created, $1.links, $1.path) }) else {
             throw MailKeepError.invalidArgument(reason: "no bundle given")
