@@ -67,5 +67,15 @@ import Testing
         // An increment that does not name its chain cannot be read.
         let broken = #"{"format":"mailkeep-bundle","version":3,"sources":[]}"#
         #expect(throws: MailKeepError.self) { try BundleHeader.read(Array(broken.utf8), bundle: "x.tar.xz") }
+        // Nor one whose chain names a bundle twice, or names the increment itself.
+        let twice = BundleHeader(created: 2, top: "t", infoSeparator: ":", sources: [], id: BundleID.make(), chain: [link, link])
+        let error = #expect(throws: MailKeepError.self) { try BundleHeader.read(try encoder.encode(twice), bundle: "x.tar.xz") }
+        #expect(String(describing: error).contains("names bundle \(link.id) twice"))
+        let ownID = BundleID.make()
+        var itself = link
+        itself.id = ownID
+        let selfNaming = BundleHeader(created: 2, top: "t", infoSeparator: ":", sources: [], id: ownID, chain: [itself])
+        let selfError = #expect(throws: MailKeepError.self) { try BundleHeader.read(try encoder.encode(selfNaming), bundle: "x.tar.xz") }
+        #expect(String(describing: selfError).contains("names the bundle itself"))
     }
 }

@@ -87,6 +87,13 @@ public struct BundleHeader: Codable, Sendable, Equatable {
         if version < 3, chain != nil {
             throw DecodingError.dataCorruptedError(forKey: .chain, in: c, debugDescription: "only an increment (version 3) has a chain")
         }
+        // Each link is another bundle: one named twice, or the bundle itself, would make two
+        // holders of one manifest and state lines that mean two things.
+        var linked = Set<String>()
+        for link in chain ?? [] where link.id == id || !linked.insert(link.id).inserted {
+            throw DecodingError.dataCorruptedError(forKey: .chain, in: c, debugDescription: link.id == id
+                ? "the chain names the bundle itself (id \(link.id))" : "the chain names bundle \(link.id) twice")
+        }
     }
 
     public func encode(to encoder: Encoder) throws {
