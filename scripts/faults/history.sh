@@ -204,3 +204,18 @@ said "day1.tar.xz: its header is lost; it is day1.tar.xz of the chain by its man
 lost=$(grep -c "lost in the damage" "$SCRATCH/out" || true)
 [ "$(maildir_count R8)" -eq "$(($(maildir_count Now) - lost))" ] || { cat "$SCRATCH/out" >&2; fail "restored $(maildir_count R8), expected $(($(maildir_count Now) - lost))"; }
 case_ok chain-member-with-a-lost-header-still-serves
+
+# 9. Another mailbox's full bundle given with the chain, made later: it shares no message with
+# the state before it, so it is named (exit 1) though it is still taken as the newest state;
+# a weekly full bundle of the same mailbox is no problem.
+mkdir -p Other/cur Other/new Other/tmp
+printf 'From: <o1@example.org>\nSubject: other\nMessage-ID: <o1@example.org>\n\nOther.\n' > Other/new/1767225700.M1P1.host
+sleep 1
+mailpack Other -o other.tar.xz >/dev/null 2>&1 || fail "mailpack of another mailbox failed"
+rc_out 1 mailrestore B other.tar.xz -o R9
+said "other.tar.xz: a full bundle that shares no message with the state before it (day3.tar.xz)"
+mkdir Weekly && cp B/*.tar.xz Weekly/
+mailpack M -o Weekly/week2.tar.xz >/dev/null 2>&1 || fail "mailpack of the weekly full bundle failed"
+rc_out 0 mailrestore Weekly -o R9b
+same_census Now R9b
+case_ok unrelated-full-bundle-named

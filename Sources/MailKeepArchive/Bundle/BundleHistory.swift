@@ -120,6 +120,24 @@ public final class BundleHistory: SelectiveSource {
         } else {
             chosen = members.count - 1
         }
+        try warnOfUnrelatedFullBundles()
+    }
+
+    /// A full bundle after another state starts a new chain of the same mailbox (the weekly
+    /// full backup) and shares most of its messages with the state before it. One that shares
+    /// none is most likely another mailbox's bundle given by mistake; it is still taken as the
+    /// newer state, so the user is told.
+    private func warnOfUnrelatedFullBundles() throws {
+        for at in members.indices.dropFirst() where members[at].bundle.header?.chain == nil {
+            var before = Set<UInt64>()
+            try forEachResolvedLine(ofState: at - 1) { _, _, _, key in before.insert(key) }
+            var shared = false
+            members[at].bundle.manifest.forEachContentKey { _, key in shared = shared || before.contains(key) }
+            if !shared, !before.isEmpty, !members[at].bundle.manifest.order.isEmpty {
+                log.add(file: members[at].path, offset: nil,
+                        "a full bundle that shares no message with the state before it (\(members[at - 1].name)): another mailbox's? It is taken as the newer state of this one")
+            }
+        }
     }
 
     /// The chosen state's bundle.
