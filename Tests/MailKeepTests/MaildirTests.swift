@@ -237,6 +237,33 @@ extension MaildirNaming {
         // The time a name starts with: the Date header's where there is one, else 0.
         #expect(names[0].map { String($0.prefix { $0 != "." }) }.sorted() == ["0", "1704103200", "1704184200"])
     }
+
+    /// A client renames messages while the tree is read (Dovecot moving new/ to cur/, mutt
+    /// setting a flag): each is read once, under its new name, with its new flags; none is lost.
+    @Test func messagesRenamedWhileReadAreReadUnderTheirNewNames() throws {
+        let scratch = try ScratchDirectory()
+        let root = scratch.file("M")
+        for sub in ["cur", "new", "tmp"] { try FileManager.default.createDirectory(atPath: root + "/" + sub, withIntermediateDirectories: true) }
+        let names = ["cur/1700000001.M1P1.host:2,S", "cur/1700000002.M2P1.host:2,S", "new/1700000003.M3P1.host", "new/1700000004.M4P1.host"]
+        for (n, name) in names.enumerated() { try writeFile(root + "/" + name, Array("Subject: \(n)\n\nbody \(n)\n".utf8)) }
+        let log = WarningLog()
+        var seen: [String: (flags: String, isNew: Bool, body: String)] = [:]
+        try MailTreeReader(try MailTree(root: root, log: log), log: log).forEachMessage { meta, content in
+            if meta.uniqueName == "1700000001.M1P1.host" {
+                // While the first is handed on: a flag change on the second, and the fourth
+                // moved from new/ to cur/ as it is opened.
+                rename(root + "/cur/1700000002.M2P1.host:2,S", root + "/cur/1700000002.M2P1.host:2,FS")
+                rename(root + "/new/1700000004.M4P1.host", root + "/cur/1700000004.M4P1.host:2,")
+            }
+            #expect(seen[meta.uniqueName ?? ""] == nil, "read twice: \(meta.uniqueName ?? "")")
+            seen[meta.uniqueName ?? ""] = (meta.flags, meta.isNew, String(decoding: content, as: UTF8.self))
+        }
+        #expect(seen.count == 4)
+        #expect(seen["1700000002.M2P1.host"]?.flags == "FS")
+        #expect(seen["1700000004.M4P1.host"]?.isNew == false)
+        #expect(seen["1700000004.M4P1.host"]?.body == "Subject: 3\n\nbody 3\n")
+        #expect(log.problemCount == 0, "\(log.warnings)")
+    }
 }
 
 @Suite struct MboxShapeChecks {

@@ -35,50 +35,66 @@ public final class MailTreeReader: MessageSource {
                             "not read (\(error)); keyword letters stay letters")
                     keywordNames = DovecotKeywords()
                 }
-                for (sub, name, unique) in try messageFiles(path, record: record) {
-                    let file = FileSystem.join(FileSystem.join(path, sub), name)
-                    let parsed = MaildirName.parse(name, extraSeparator: extraSeparator)
-                    let (flags, keywords) = keywordNames.split(parsed.flags)
-                    if let knownFiles, let stat = FileSystem.regularFileTimeAndSize(file),
-                       let known = knownFiles.known(unique: parsed.unique, size: stat.size,
-                                                    received: Self.receivedTime(mtime: stat.mtime, unique: parsed.unique)) {
+                // Files read, as "sub/name": one a client renamed can be met again under its new name.
+                var read = Set<String>()
+                for (listedSub, listedName, unique) in try messageFiles(path, record: record) where !read.contains(listedSub + "/" + listedName) {
+                    var (sub, name) = (listedSub, listedName)
+                    var lookedAgain = 0
+                    readingTheFile: while true {
+                        let file = FileSystem.join(FileSystem.join(path, sub), name)
+                        let parsed = MaildirName.parse(name, extraSeparator: extraSeparator)
+                        let (flags, keywords) = keywordNames.split(parsed.flags)
+                        if let knownFiles, let stat = FileSystem.regularFileTimeAndSize(file),
+                           let known = knownFiles.known(unique: parsed.unique, size: stat.size,
+                                                        received: Self.receivedTime(mtime: stat.mtime, unique: parsed.unique)) {
+                            var meta = MessageMetadata(folder: folder, flags: flags, keywords: keywords, isNew: sub == "new",
+                                                       received: Self.receivedTime(mtime: stat.mtime, unique: parsed.unique),
+                                                       uniqueName: parsed.unique, source: file)
+                            meta.known = known
+                            read.insert(sub + "/" + name)
+                            try body(meta, UnsafeRawBufferPointer(start: nil, count: 0))
+                            break readingTheFile
+                        }
+                        let bytes: UnsafeRawBufferPointer
+                        let mtime: Int64
+                        do {
+                            (bytes, mtime) = try files.load(file)
+                        } catch MailKeepError.io(_, _, ELOOP) {
+                            log.add(file: file, offset: nil, "symlink not followed")
+                            break readingTheFile
+                        } catch MailKeepError.io(_, _, ENOENT) {
+                            // A client renamed it while we read (new/ to cur/, or a flag change):
+                            // the message is still there under its unique name, with its new flags.
+                            if lookedAgain < 3, let moved = try renamedFile(path, unique: parsed.unique) {
+                                guard !read.contains(moved.sub + "/" + moved.name) else { break readingTheFile }
+                                (sub, name) = moved
+                                lookedAgain += 1
+                                continue readingTheFile
+                            }
+                            log.add(file: file, offset: nil, FileSystem.missingReason(file, vanished: "vanished while the folder was read"))
+                            break readingTheFile
+                        } catch MailKeepError.refused(_, let reason) {
+                            log.add(file: file, offset: nil, reason)
+                            break readingTheFile
+                        }
+                        var fromLine = record[unique]?.fromLine
+                        if let line = fromLine, !MboxOrderRecord.isFromLine(line) {
+                            log.add(file: FileSystem.join(path, MboxOrderRecord.fileName), offset: nil,
+                                    "the From_ line recorded for \(unique) is not a From_ line; the default one is used")
+                            fromLine = nil
+                        }
                         var meta = MessageMetadata(folder: folder, flags: flags, keywords: keywords, isNew: sub == "new",
-                                                   received: Self.receivedTime(mtime: stat.mtime, unique: parsed.unique),
-                                                   uniqueName: parsed.unique, source: file)
-                        meta.known = known
-                        try body(meta, UnsafeRawBufferPointer(start: nil, count: 0))
-                        continue
+                                                   received: Self.receivedTime(mtime: mtime, unique: parsed.unique),
+                                                   fromLine: fromLine, uniqueName: parsed.unique, source: file)
+                        if fromLine != nil, let headers = record[unique]?.headers {
+                            meta.mboxHeaders = headers
+                            meta.mboxHeadersOffset = record[unique]?.headersOffset ?? 0
+                        }
+                        meta.quotedAsMboxo = fromLine != nil && record[unique]?.mboxo == true
+                        read.insert(sub + "/" + name)
+                        try body(meta, bytes)
+                        break readingTheFile
                     }
-                    let bytes: UnsafeRawBufferPointer
-                    let mtime: Int64
-                    do {
-                        (bytes, mtime) = try files.load(file)
-                    } catch MailKeepError.io(_, _, ELOOP) {
-                        log.add(file: file, offset: nil, "symlink not followed")
-                        continue
-                    } catch MailKeepError.io(_, _, ENOENT) {
-                        // Another program moved it (new/ to cur/, or a flag change) while we read.
-                        log.add(file: file, offset: nil, FileSystem.missingReason(file, vanished: "vanished while the folder was read"))
-                        continue
-                    } catch MailKeepError.refused(_, let reason) {
-                        log.add(file: file, offset: nil, reason)
-                        continue
-                    }
-                    var fromLine = record[unique]?.fromLine
-                    if let line = fromLine, !MboxOrderRecord.isFromLine(line) {
-                        log.add(file: FileSystem.join(path, MboxOrderRecord.fileName), offset: nil,
-                                "the From_ line recorded for \(unique) is not a From_ line; the default one is used")
-                        fromLine = nil
-                    }
-                    var meta = MessageMetadata(folder: folder, flags: flags, keywords: keywords, isNew: sub == "new",
-                                               received: Self.receivedTime(mtime: mtime, unique: parsed.unique),
-                                               fromLine: fromLine, uniqueName: parsed.unique, source: file)
-                    if fromLine != nil, let headers = record[unique]?.headers {
-                        meta.mboxHeaders = headers
-                        meta.mboxHeadersOffset = record[unique]?.headersOffset ?? 0
-                    }
-                    meta.quotedAsMboxo = fromLine != nil && record[unique]?.mboxo == true
-                    try body(meta, bytes)
                 }
             case let .mbox(path, folder):
                 try readingOneFile(path, body) { try MboxReader.opening(path, folder: folder, dialect: mboxDialect, log: log).forEachMessage($0) }
@@ -88,18 +104,34 @@ public final class MailTreeReader: MessageSource {
         }
     }
 
+    /// Where the message with unique name `unique` is now in the Maildir folder `path`, after
+    /// a client renamed it.
+    private func renamedFile(_ path: String, unique: String) throws -> (sub: String, name: String)? {
+        for sub in ["cur", "new"] {
+            let dir = FileSystem.join(path, sub)
+            guard try FileSystem.kind(dir) == .directory else { continue }
+            if let name = try FileSystem.list(dir).first(where: { !$0.hasPrefix(".") && MaildirName.parse($0, extraSeparator: extraSeparator).unique == unique }) {
+                return (sub, name)
+            }
+        }
+        return nil
+    }
+
     /// The message files of a Maildir folder: `cur/` then `new/`, names sorted; where the
     /// folder came from an mbox (`MboxOrderRecord`), the recorded ones first, in mbox order.
     private func messageFiles(_ path: String, record: [String: MboxOrderRecord.Entry]) throws
         -> [(sub: String, name: String, unique: String)] {
-        var out: [(sub: String, name: String, unique: String)] = []
-        for sub in ["cur", "new"] {
+        // new/ is listed before cur/: a message a client moves from new/ to cur/ between the two
+        // listings is then met twice (read once, see forEachMessage), never missed.
+        var listed: [String: [(sub: String, name: String, unique: String)]] = [:]
+        for sub in ["new", "cur"] {
             let dir = FileSystem.join(path, sub)
             guard try FileSystem.kind(dir) == .directory else { continue }
             for name in try FileSystem.list(dir) where !name.hasPrefix(".") {
-                out.append((sub, name, MaildirName.parse(name, extraSeparator: extraSeparator).unique))
+                listed[sub, default: []].append((sub, name, MaildirName.parse(name, extraSeparator: extraSeparator).unique))
             }
         }
+        let out = (listed["cur"] ?? []) + (listed["new"] ?? [])
         guard !record.isEmpty else { return out }
         return out.enumerated().sorted { a, b in
             let (x, y) = (record[a.element.unique]?.index ?? Int.max, record[b.element.unique]?.index ?? Int.max)
