@@ -219,3 +219,30 @@ mailpack M -o Weekly/week2.tar.xz >/dev/null 2>&1 || fail "mailpack of the weekl
 rc_out 0 mailrestore Weekly -o R9b
 same_census Now R9b
 case_ok unrelated-full-bundle-named
+
+# 10. day1's manifest lost in damage (its manifest's xz block damaged): the messages day3's
+# state keeps in day1 cannot be placed and are counted, naming day1 and how to get them back;
+# those the increments hold are restored (exit 1). day1 alone still gives back all it holds,
+# by file name (exit 1: its damage is reported).
+mkdir L
+cp B/day2.tar.xz B/day3.tar.xz L/
+manifest_block=$(python3 - B/day1.tar.xz <<'PY'
+# The compressed offset of the xz block holding MANIFEST.jsonl, plus 100: `xz -lvv --robot`
+# lists each block's compressed and uncompressed offsets (columns 5 and 6).
+import io, lzma, subprocess, sys, tarfile
+rows = [l.split("\t") for l in subprocess.run(["xz", "-lvv", "--robot", sys.argv[1]], capture_output=True, text=True).stdout.splitlines()]
+blocks = [(int(r[4]), int(r[5])) for r in rows if r[0] == "block"]
+data = lzma.decompress(open(sys.argv[1], "rb").read())
+with tarfile.open(fileobj=io.BytesIO(data)) as t:
+    m = next(m for m in t if m.name.endswith("/MANIFEST.jsonl"))
+print(max(c for c, u in blocks if u <= m.offset) + 100)
+PY
+)
+flip B/day1.tar.xz "$manifest_block" 0x10 L/day1.tar.xz
+rc_out 1 mailrestore L -o R10
+said "day1.tar.xz: its manifest is lost"
+said "message(s) of this state are held by L/day1.tar.xz, whose manifest is lost"
+[ "$(maildir_count R10)" -eq 2 ] || fail "restored $(maildir_count R10), expected the 2 messages the increments hold"
+rc_out 1 mailrestore L/day1.tar.xz -o R10b
+[ "$(maildir_count R10b)" -eq 7 ] || fail "day1 alone gave back $(maildir_count R10b) of its 7 messages"
+case_ok chain-member-with-a-lost-manifest-costs-only-its-messages

@@ -20,8 +20,10 @@ public final class BundleHistory: SelectiveSource {
         public let bundle: StoredBundle
         public let created: Int64
         /// The members that hold the bytes its state lines name: `holders[line.holder]`, the
-        /// member itself last.
-        public let holders: [Int]
+        /// member itself last; nil for a bundle of its chain that was given but whose manifest
+        /// was lost, named in `lostHolders`.
+        public let holders: [Int?]
+        public let lostHolders: [Int: String]
         public var name: String { bundle.linkName }
         public var path: String { bundle.bundlePath }
     }
@@ -41,6 +43,8 @@ public final class BundleHistory: SelectiveSource {
     /// True: the messages earlier states held and the chosen one does not.
     public let deleted: Bool
     private let log: WarningLog
+    /// The states whose lines held by a bundle with a lost manifest have been counted.
+    private var reportedUnplaced = Set<Int>()
 
     /// `asOf`: the state of the last bundle created at or before it (nil: the newest).
     public init(_ bundles: [StoredBundle], asOf: Int64? = nil, deleted: Bool = false, log: WarningLog) throws {
@@ -52,7 +56,8 @@ public final class BundleHistory: SelectiveSource {
         var seen: [String: Int] = [:]
         for bundle in bundles {
             guard let id = bundle.bundleID, bundle.manifestSHA256 != nil else {
-                log.add(file: bundle.bundlePath, offset: nil, "its manifest is lost, so it cannot take its place in the history; left out")
+                log.add(file: bundle.bundlePath, offset: nil, "its manifest is lost, so it cannot take its place in the history; "
+                        + "the messages of later states it holds cannot be placed (mailrestore \(bundle.bundlePath) alone gives back what it holds, by file name)")
                 if let id = bundle.header?.id { lost[id] = bundle.bundlePath }
                 continue
             }
@@ -90,13 +95,19 @@ public final class BundleHistory: SelectiveSource {
         }
         var members: [Member] = []
         for (at, bundle) in sorted.enumerated() {
-            var holders: [Int] = []
+            var holders: [Int?] = []
+            var lostHolders: [Int: String] = [:]
             for (n, link) in (bundle.header?.chain ?? []).enumerated() {
                 let named = "\(link.name) (id \(link.id)), bundle \(n) of its chain"
+                if let lostPath = lost[link.id] {
+                    // The rest of the state is still given back; those lines are counted.
+                    holders.append(nil)
+                    lostHolders[n] = lostPath
+                    continue
+                }
                 guard let found = position[link.id] ?? byManifest[link.manifestSHA256] else {
-                    throw ChainError(file: bundle.bundlePath, reason: lost[link.id].map { "needs \(named), but the manifest of \($0), which is that bundle, is lost" }
-                        ?? "needs \(named), which was not given; give every bundle of the chain (or their directory)",
-                        exitStatus: ExitStatus.failure)
+                    throw ChainError(file: bundle.bundlePath, reason: "needs \(named), which was not given; give every bundle of the chain (or their directory)",
+                                     exitStatus: ExitStatus.failure)
                 }
                 guard sorted[found].manifestSHA256 == link.manifestSHA256 else {
                     throw ChainError(file: bundle.bundlePath, reason: "needs \(named), but \(sorted[found].bundlePath) has another manifest "
@@ -106,7 +117,7 @@ public final class BundleHistory: SelectiveSource {
                 holders.append(found)
             }
             holders.append(at)
-            members.append(Member(bundle: bundle, created: created[order[at]], holders: holders))
+            members.append(Member(bundle: bundle, created: created[order[at]], holders: holders, lostHolders: lostHolders))
         }
         guard !members.isEmpty else {
             throw MailKeepError.unrecognized(path: bundles.first?.bundlePath ?? "", reason: "no bundle of the history can be read")
@@ -148,9 +159,13 @@ public final class BundleHistory: SelectiveSource {
     public func forEachResolvedLine(ofState state: Int, _ body: (Int, StateLine, Int, UInt64) throws -> Void) throws {
         let member = members[state]
         let listing = member.bundle.hasStateListing ? DiagnosticFormat.member(StateFile.name, of: member.path) : member.path
+        var unplaced: [Int: Int] = [:]
         try withoutActuallyEscaping(body) { body in
             try member.bundle.forEachStateLine { number, line in
-                let holder = member.holders[line.holder]
+                guard let holder = member.holders[line.holder] else {
+                    unplaced[line.holder, default: 0] += 1
+                    return
+                }
                 guard let key = self.members[holder].bundle.manifest.contentKey(atLine: line.entry) else {
                     self.log.add(file: listing, offset: nil,
                                  "line \(number): entry \(line.entry) of \(self.members[holder].name)'s manifest (bundle \(line.holder) of the chain) does not exist; "
@@ -158,6 +173,13 @@ public final class BundleHistory: SelectiveSource {
                     return
                 }
                 try body(number, line, holder, key)
+            }
+        }
+        // Once per state, however often it is read.
+        if !unplaced.isEmpty, reportedUnplaced.insert(state).inserted {
+            for (link, count) in unplaced.sorted(by: { $0.key < $1.key }) {
+                log.add(file: listing, offset: nil, "\(count) message(s) of this state are held by \(member.lostHolders[link] ?? "bundle \(link) of the chain"), "
+                        + "whose manifest is lost; not given back from the history")
             }
         }
     }
