@@ -300,7 +300,8 @@ public func verifyBundle(_ path: String, threads: Int = 0, log: WarningLog) thro
 /// link of every chain (a link not given or not the bundle its increment was made against is
 /// a problem here, not an error), every state line of every bundle against the manifest it
 /// names, and that the newest state can be given back in full from the chain's bytes (each of
-/// its messages read and checked against its SHA-256). Nil when no bundle is an increment.
+/// its messages read and checked against its SHA-256). Nil when no bundle is an increment or
+/// keeps a history (whose every state is checked so too).
 public func verifyHistory(_ bundles: [String], threads: Int = 0, log: WarningLog) -> VerifyReport? {
     var report = VerifyReport(target: bundles.last ?? "", kind: "history")
     let local = WarningLog { warning in if warning.isNotice { log.add(warning) } }
@@ -308,14 +309,16 @@ public func verifyHistory(_ bundles: [String], threads: Int = 0, log: WarningLog
         // Damage a bundle's own check named is named again here when the newest state needs
         // what it cost: the reader reports through the history's log.
         let readers = try bundles.map { try BundleReader(path: $0, threads: threads, log: local) }
-        guard readers.contains(where: { $0.header?.isIncrement ?? false }) else { return nil }
+        guard readers.contains(where: { $0.header?.hasStates ?? false }) else { return nil }
         let history = try BundleHistory(readers, log: local)
         report.target = history.chosenMember.path
         for state in history.members.indices.dropLast() {
             try history.forEachResolvedLine(ofState: state) { _, _, _, _ in }
         }
         try history.forEachMessage { _, _ in report.messagesChecked += 1 }
-        report.notes.append("\(history.members.count) bundles, every link checked; the newest state (\(history.chosenMember.name)) "
+        // A consolidated chain that kept its history is one bundle of several states.
+        let bundleCount = Set(history.members.map { ObjectIdentifier($0.bundle) }).count
+        report.notes.append("\(bundleCount) bundle\(bundleCount == 1 ? "" : "s"), every link checked; the newest state (\(history.chosenMember.name)) "
             + "was read back from the chain: \(report.messagesChecked) messages")
     } catch let error as BundleHistory.ChainError {
         var problem = VerifyReport.Problem(path: "(history)", messageID: nil, what: error.reason)

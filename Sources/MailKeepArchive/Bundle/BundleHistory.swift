@@ -2,7 +2,9 @@ import MailKeepIO
 import MailKeepFormats
 
 /// One mailbox's history (docs/bundle-format.md, "Histories"): full bundles and increments
-/// read together, each bundle a state of the mailbox, in the order they were created.
+/// read together, each bundle a state of the mailbox, in the order they were created. A
+/// consolidated chain that kept its history is a state for each older state it keeps, at
+/// that state's own time, and its own state; it holds the bytes of them all.
 ///
 /// Links are checked when the history is made: every bundle an increment's chain names must
 /// be among those given (by id) and be the very bundle it was made against (its manifest's
@@ -20,12 +22,18 @@ public final class BundleHistory: SelectiveSource {
         public let bundle: StoredBundle
         public let created: Int64
         /// The members that hold the bytes its state lines name: `holders[line.holder]`, the
-        /// member itself last; nil for a bundle of its chain that was given but whose manifest
-        /// was lost, named in `lostHolders`.
+        /// bundle's own member last; nil for a bundle of its chain that was given but whose
+        /// manifest was lost, named in `lostHolders`.
         public let holders: [Int?]
         public let lostHolders: [Int: String]
-        public var name: String { bundle.linkName }
+        /// The older state of a consolidated chain this member is; nil for the bundle's own.
+        public let kept: HistoryState?
+        public var name: String { kept.map { $0.name.isEmpty ? $0.state : $0.name } ?? bundle.linkName }
         public var path: String { bundle.bundlePath }
+        /// The state listing in the bundle.
+        public var listing: String { kept?.state ?? StateFile.name }
+        /// True when the state is a listing, not the bundle's manifest.
+        public var hasListing: Bool { kept != nil || bundle.hasStateListing }
     }
 
     /// A chain that cannot be read as it is: the link named.
@@ -93,8 +101,21 @@ public final class BundleHistory: SelectiveSource {
             position[bundle.bundleID ?? ""] = at
             if let sha = bundle.manifestSHA256 { byManifest[sha] = at }
         }
-        var members: [Member] = []
+        // Each bundle's states: the older ones its history keeps, then its own, in time order.
+        var states: [(bundle: Int, kept: HistoryState?, created: Int64)] = []
         for (at, bundle) in sorted.enumerated() {
+            for kept in bundle.header?.history ?? [] { states.append((at, kept, kept.created)) }
+            states.append((at, nil, created[order[at]]))
+        }
+        let placed = states.indices.sorted { a, b in states[a].created != states[b].created ? states[a].created < states[b].created : a < b }
+        // The member of each bundle's own state, which holds the bundle's bytes and which a
+        // later increment's chain link names.
+        var own = [Int](repeating: 0, count: sorted.count)
+        for (index, state) in placed.enumerated() where states[state].kept == nil { own[states[state].bundle] = index }
+        var members: [Member] = []
+        for state in placed {
+            let (at, keptState, stateCreated) = states[state]
+            let bundle = sorted[at]
             var holders: [Int?] = []
             var lostHolders: [Int: String] = [:]
             for (n, link) in (bundle.header?.chain ?? []).enumerated() {
@@ -114,10 +135,10 @@ public final class BundleHistory: SelectiveSource {
                         + "(SHA-256 \(sorted[found].manifestSHA256 ?? "?"), the chain records \(link.manifestSHA256)): it is not the bundle this increment was made against",
                         exitStatus: ExitStatus.problem)
                 }
-                holders.append(found)
+                holders.append(own[found])
             }
-            holders.append(at)
-            members.append(Member(bundle: bundle, created: created[order[at]], holders: holders, lostHolders: lostHolders))
+            holders.append(own[at])
+            members.append(Member(bundle: bundle, created: stateCreated, holders: holders, lostHolders: lostHolders, kept: keptState))
         }
         guard !members.isEmpty else {
             throw MailKeepError.unrecognized(path: bundles.first?.bundlePath ?? "", reason: "no bundle of the history can be read")
@@ -137,9 +158,10 @@ public final class BundleHistory: SelectiveSource {
     /// A full bundle after another state starts a new chain of the same mailbox (the weekly
     /// full backup) and shares most of its messages with the state before it. One that shares
     /// none is most likely another mailbox's bundle given by mistake; it is still taken as the
-    /// newer state, so the user is told.
+    /// newer state, so the user is told. A consolidated chain's states after its first hold
+    /// its own messages: only the first is compared with what came before.
     private func warnOfUnrelatedFullBundles() throws {
-        for at in members.indices.dropFirst() where members[at].bundle.header?.chain == nil {
+        for at in members.indices.dropFirst() where members[at].bundle.header?.chain == nil && members[at - 1].bundle !== members[at].bundle {
             var before = Set<UInt64>()
             try forEachResolvedLine(ofState: at - 1) { _, _, _, key in before.insert(key) }
             var shared = false
@@ -158,10 +180,10 @@ public final class BundleHistory: SelectiveSource {
     /// content key; a line naming no manifest entry is reported and passed over.
     public func forEachResolvedLine(ofState state: Int, _ body: (Int, StateLine, Int, UInt64) throws -> Void) throws {
         let member = members[state]
-        let listing = member.bundle.hasStateListing ? DiagnosticFormat.member(StateFile.name, of: member.path) : member.path
+        let listing = member.hasListing ? DiagnosticFormat.member(member.listing, of: member.path) : member.path
         var unplaced: [Int: Int] = [:]
         try withoutActuallyEscaping(body) { body in
-            try member.bundle.forEachStateLine { number, line in
+            try member.bundle.forEachStateLine(of: member.listing) { number, line in
                 guard let holder = member.holders[line.holder] else {
                     unplaced[line.holder, default: 0] += 1
                     return
@@ -264,7 +286,9 @@ public final class BundleHistory: SelectiveSource {
         headerOnly?.keywords = []
         let narrows = headerOnly.map { $0.needsHeaders || $0.minSize != nil || $0.maxSize != nil } ?? false
         var pending = Set<UInt64>()
-        for member in members[...chosen] {
+        // A consolidated chain's states share one manifest: it is read once.
+        var read = Set<ObjectIdentifier>()
+        for member in members[...chosen] where read.insert(ObjectIdentifier(member.bundle)).inserted {
             let manifest = member.bundle.manifest
             manifest.forEachContentKey { line, key in
                 guard !now.contains(key), !pending.contains(key) else { return }
@@ -278,7 +302,7 @@ public final class BundleHistory: SelectiveSource {
         var state = chosen - 1
         while !pending.isEmpty, state >= 0 {
             let bundle = members[state].bundle
-            if bundle.hasStateListing {
+            if members[state].hasListing {
                 try forEachResolvedLine(ofState: state) { _, line, holder, key in
                     guard pending.remove(key) != nil else { return }
                     try body(line, holder, state)
@@ -338,8 +362,11 @@ public final class BundleHistory: SelectiveSource {
             var holder: [UInt64: Int32] = [:]
             var more: [UInt64: [Int32]] = [:]
             for (index, member) in members.enumerated() {
-                member.bundle.manifest.forEachContentKey { _, key in
-                    if holder[key] == nil { holder[key] = Int32(index) } else if holder[key] != Int32(index) { more[key, default: []].append(Int32(index)) }
+                // A bundle's bytes are held by its own member, whatever states it keeps.
+                if member.kept == nil {
+                    member.bundle.manifest.forEachContentKey { _, key in
+                        if holder[key] == nil { holder[key] = Int32(index) } else if holder[key] != Int32(index) { more[key, default: []].append(Int32(index)) }
+                    }
                 }
                 try forEachResolvedLine(ofState: index) { _, _, _, key in
                     if let span = spans[key] { spans[key] = (span.first, Int32(index)) } else { spans[key] = (Int32(index), Int32(index)) }
@@ -356,7 +383,8 @@ public final class BundleHistory: SelectiveSource {
     /// The folders of the state given, empty ones too (none for `--deleted`, which gives back
     /// messages, not a tree).
     public var folders: [[String]] {
-        guard !deleted else { return [] }
+        // An older state a consolidated chain keeps has the folders of its messages.
+        guard !deleted, chosenMember.kept == nil else { return [] }
         let bundle = chosenMember.bundle
         var names = Set(bundle.header?.folders ?? [])
         if !bundle.hasStateListing { names.formUnion(bundle.manifest.entries.values.map(\.folder)) }

@@ -36,16 +36,17 @@ public final class BundleReader: MessageSource, StoredBundle {
     /// SHA-256 of the bundle's `MANIFEST.jsonl`, lower-case hex: what an increment's chain
     /// link records of its base. Nil when the manifest was lost.
     public private(set) var manifestSHA256: String?
-    /// Where the bundle's `STATE.tsv` is, when it has one: a span of the tar stream (found
-    /// from the xz index), or a scratch copy made as the tar walk went past it.
-    private var stateListing: StateListing?
+    /// Where the bundle's state listings are (`STATE.tsv`, and a consolidated chain's
+    /// `STATES/NNN.tsv`), by name below the top: spans of the tar stream (found from the xz
+    /// index), or scratch copies made as the tar walk went past them.
+    private var stateListings: [String: StateListing] = [:]
     private enum StateListing {
         case span(offset: Int64, size: Int64)
         case spooled(SpoolFile)
     }
     /// True when the bundle carries a `STATE.tsv` (an increment); its state is then that
     /// listing, not its manifest.
-    public var hasStateListing: Bool { stateListing != nil }
+    public var hasStateListing: Bool { stateListings[StateFile.name] != nil }
 
     public init(path: String, threads: Int = 0, log: WarningLog) throws {
         self.path = path
@@ -104,13 +105,13 @@ public final class BundleReader: MessageSource, StoredBundle {
             headerBytes = fast.header
         } else {
             // The manifest streams into a scratch file as it goes past, hashed on the way: held
-            // whole, a large one would take memory in proportion to its size. STATE.tsv is
-            // copied to a scratch file likewise, to be read when the state is asked for.
+            // whole, a large one would take memory in proportion to its size. Each state
+            // listing is copied to a scratch file likewise, to be read when it is asked for.
             var building: BundleManifest.Builder?
             var hasher = ContentHasher()
             var state: SpoolFile?
             let isManifest = { (path: String) in path.hasSuffix("/MANIFEST.jsonl") }
-            let isState = { (path: String) in path.hasSuffix("/" + StateFile.name) }
+            let isState = { (path: String) in Self.stateListing(atTarPath: path) != nil }
             let chunked = Chunked(wanted: { isManifest($0) || isState($0) }) { entry, at, bytes in
                 if isState(entry.path) {
                     if at == 0 { state = try SpoolFile(purpose: "state") }
@@ -135,8 +136,9 @@ public final class BundleReader: MessageSource, StoredBundle {
                     manifestSHA256 = hasher.finalizeHex()
                     building = nil
                     manifestBytes = []
-                } else if isState(entry.path) {
-                    stateListing = .spooled(try state ?? SpoolFile(purpose: "state"))
+                } else if let listing = Self.stateListing(atTarPath: entry.path) {
+                    stateListings[listing] = .spooled(try state ?? SpoolFile(purpose: "state"))
+                    state = nil
                 } else {
                     headerBytes = Array(content)
                 }
@@ -184,15 +186,16 @@ public final class BundleReader: MessageSource, StoredBundle {
             let probe = try decode(block.uncompressedOffset, 2048)
             guard let file = TarHeaderProbe.file(in: probe), file.name.hasSuffix("/MANIFEST.jsonl") else { continue }
             let manifestTop = String(file.name.dropLast("/MANIFEST.jsonl".count))
-            // Only an increment's STATE.tsv, SHA256SUMS and the end of the archive may follow
-            // the manifest: an entry hidden after them is met only by reading everything,
-            // which refuses it by name before any message is handed on.
+            // Only state listings (an increment's STATE.tsv, a consolidated chain's
+            // STATES/NNN.tsv), SHA256SUMS and the end of the archive may follow the manifest:
+            // an entry hidden after them is met only by reading everything, which refuses it
+            // by name before any message is handed on.
             let contentStart = block.uncompressedOffset + Int64(file.headerLength)
             var sumsStart = contentStart + file.size + Int64(TarHeader.padding(after: file.size))
             guard sumsStart < index.uncompressedSize, var sums = TarHeaderProbe.file(in: try decode(sumsStart, 2048)) else { return nil }
-            var state: (offset: Int64, size: Int64)?
-            if sums.name == "\(manifestTop)/\(StateFile.name)" {
-                state = (sumsStart + Int64(sums.headerLength), sums.size)
+            var states: [String: StateListing] = [:]
+            while let listing = Self.stateListing(atTarPath: sums.name), sums.name.hasPrefix(manifestTop + "/"), states[listing] == nil {
+                states[listing] = .span(offset: sumsStart + Int64(sums.headerLength), size: sums.size)
                 sumsStart += Int64(sums.headerLength) + sums.size + Int64(TarHeader.padding(after: sums.size))
                 guard sumsStart < index.uncompressedSize, let next = TarHeaderProbe.file(in: try decode(sumsStart, 2048)) else { return nil }
                 sums = next
@@ -206,7 +209,7 @@ public final class BundleReader: MessageSource, StoredBundle {
             let hashing = HashingSink(building)
             _ = try index.read(offset: contentStart, length: file.size, into: hashing)
             manifestSHA256 = hashing.finalizeHex()
-            stateListing = state.map { .span(offset: $0.offset, size: $0.size) }
+            stateListings = states
             // The header is a nicety here: damage in the first block must not hide the manifest.
             // Only its own bytes are decoded: damage in a message after it must not hide the
             // header, whose id places the bundle in a history.
@@ -223,15 +226,25 @@ public final class BundleReader: MessageSource, StoredBundle {
 
     public var bundlePath: String { path }
 
-    public func forEachStateLine(_ body: @escaping (Int, StateLine) throws -> Void) throws {
-        let reader = StateFile.Reader(path: DiagnosticFormat.member(StateFile.name, of: path), holders: stateHolders, body)
-        switch stateListing {
+    /// A tar member's name below the top directory when it is a state listing.
+    private static func stateListing(atTarPath path: String) -> String? {
+        guard let slash = path.firstIndex(of: "/") else { return nil }
+        let relative = String(path[path.index(after: slash)...])
+        return StateFile.isListing(relative) ? relative : nil
+    }
+
+    public func forEachStateLine(of listing: String, _ body: @escaping (Int, StateLine) throws -> Void) throws {
+        let reader = StateFile.Reader(path: DiagnosticFormat.member(listing, of: path), holders: stateHolders, body)
+        switch stateListings[listing] {
         case nil:
+            guard listing == StateFile.name else {
+                throw MailKeepError.malformed(path: path, offset: nil, reason: "its header names the state \(listing), which it does not hold")
+            }
             return try manifest.forEachAsState(holder: stateHolders - 1, body)
         case let .span(offset, size)?:
             let index = try XZBlockIndex(path: path)
             guard offset + size <= index.uncompressedSize else {
-                throw MailKeepError.malformed(path: path, offset: offset, reason: "STATE.tsv runs past the archive's end")
+                throw MailKeepError.malformed(path: path, offset: offset, reason: "\(listing) runs past the archive's end")
             }
             _ = try index.read(offset: offset, length: size, into: reader)
         case .spooled(let spool)?:

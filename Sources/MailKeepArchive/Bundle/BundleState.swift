@@ -56,6 +56,12 @@ extension MessageMetadata {
 /// to `awk` in twenty years.
 public enum StateFile {
     public static let name = "STATE.tsv"
+
+    /// Whether a file below a bundle's top directory is a state listing: `STATE.tsv`, or an
+    /// older state's `STATES/NNN.tsv`.
+    public static func isListing(_ relative: String) -> Bool {
+        relative == name || HistoryState.isListing(relative)
+    }
     public static let firstLine = "#mailkeep-state 1\tbundle\tentry\tfolder\tflags\tnew\treceived\tkeywords\tname"
     static let fieldCount = 8
 

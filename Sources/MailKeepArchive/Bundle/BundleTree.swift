@@ -16,8 +16,7 @@ public final class BundleTree: MessageSource, StoredBundle {
     public let header: BundleHeader?
     public let manifestSHA256: String?
     public var bundlePath: String { root }
-    private var stateListingPath: String { FileSystem.join(root, StateFile.name) }
-    public var hasStateListing: Bool { (try? FileSystem.kind(stateListingPath)) == .regular }
+    public var hasStateListing: Bool { (try? FileSystem.kind(FileSystem.join(root, StateFile.name))) == .regular }
     private let log: WarningLog
     private let files = WholeFileReader()
 
@@ -72,12 +71,13 @@ public final class BundleTree: MessageSource, StoredBundle {
         try checkListedSum(of: "MANIFEST.jsonl", sha256: manifestSum)
     }
 
-    /// Read from `STATE.tsv` when the bundle has one, checked against its line in SHA256SUMS
-    /// as it streams past (a mismatch is reported once the listing has been read).
-    public func forEachStateLine(_ body: @escaping (Int, StateLine) throws -> Void) throws {
-        guard hasStateListing else { return try manifest.forEachAsState(holder: stateHolders - 1, body) }
-        let reader = StateFile.Reader(path: stateListingPath, holders: stateHolders, body)
-        let file = try FileHandleFD.open(reading: stateListingPath, followLinks: false)
+    /// Read from the listing's file when the bundle has it, checked against its line in
+    /// SHA256SUMS as it streams past (a mismatch is reported once the listing has been read).
+    public func forEachStateLine(of listing: String, _ body: @escaping (Int, StateLine) throws -> Void) throws {
+        if listing == StateFile.name, !hasStateListing { return try manifest.forEachAsState(holder: stateHolders - 1, body) }
+        let listingPath = FileSystem.join(root, listing)
+        let reader = StateFile.Reader(path: listingPath, holders: stateHolders, body)
+        let file = try FileHandleFD.open(reading: listingPath, followLinks: false)
         var hash = ContentHasher()
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { buffer.deallocate() }
@@ -89,7 +89,7 @@ public final class BundleTree: MessageSource, StoredBundle {
             try reader.write(piece)
         }
         try reader.finish()
-        try checkListedSum(of: StateFile.name, sha256: hash.finalizeHex())
+        try checkListedSum(of: listing, sha256: hash.finalizeHex())
     }
 
     public var infoSeparator: Character { header?.infoSeparator ?? ":" }

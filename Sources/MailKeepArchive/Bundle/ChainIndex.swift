@@ -358,8 +358,8 @@ public final class ChainIndex: KnownFiles {
             guard let digest else {
                 throw MailKeepError.malformed(path: path, offset: nil, reason: "no MANIFEST.jsonl: not a mailkeep bundle, or cut short before its end")
             }
-            if header.isIncrement, stateLines == nil {
-                throw MailKeepError.malformed(path: path, offset: nil, reason: "an increment without its \(StateFile.name)")
+            if header.hasStates, stateLines == nil {
+                throw MailKeepError.malformed(path: path, offset: nil, reason: "\(header.isIncrement ? "an increment" : "a bundle with a history") without its \(StateFile.name)")
             }
             self.header = header
             manifestSHA256 = digest

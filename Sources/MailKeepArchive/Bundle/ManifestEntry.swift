@@ -10,7 +10,8 @@ import Foundation
 public struct BundleHeader: Codable, Sendable, Equatable {
     public static let format = "mailkeep-bundle"
     /// 3: an increment: its manifest holds only the messages new to its chain, and its state
-    /// is `STATE.tsv` (an older reader would take the manifest for the whole mailbox).
+    /// is `STATE.tsv` (an older reader would take the manifest for the whole mailbox); or a
+    /// chain consolidated with its history, whose manifest holds messages of older states too.
     /// 2: the manifest records addresses as arrays and a missing Date or Message-ID as null.
     /// 1: addresses as one joined string, header facts only where present.
     public static let currentVersion = 3
@@ -36,15 +37,22 @@ public struct BundleHeader: Codable, Sendable, Equatable {
     /// An increment's chain: the bundles it depends on, the full one first and its base last.
     /// nil for a full bundle.
     public var chain: [ChainLink]?
+    /// A consolidated chain's older states, oldest first (docs/bundle-format.md,
+    /// "Consolidating a chain"); nil for every other bundle.
+    public var history: [HistoryState]?
 
     /// True for an increment: its manifest holds only what its chain lacked.
     public var isIncrement: Bool { chain != nil }
+    /// True when the manifest is not the bundle's state (an increment, or a bundle with a
+    /// history): it is read as a history, whose states say what the mailbox held when.
+    public var hasStates: Bool { chain != nil || history != nil }
 
     public init(created: Int64, top: String, infoSeparator: Character, sources: [String], folders: [String]? = nil,
-                id: String? = nil, chain: [ChainLink]? = nil) {
-        version = chain == nil ? Self.fullBundleVersion : Self.currentVersion
+                id: String? = nil, chain: [ChainLink]? = nil, history: [HistoryState]? = nil) {
+        version = chain == nil && history == nil ? Self.fullBundleVersion : Self.currentVersion
         self.id = id
         self.chain = chain
+        self.history = history
         self.created = created
         tool = "mailkeep \(mailkeepVersion)"
         self.top = top
@@ -54,7 +62,7 @@ public struct BundleHeader: Codable, Sendable, Equatable {
     }
 
     package enum CodingKeys: String, CodingKey {
-        case format, version, created, tool, top, infoSeparator = "info_separator", sources, folders, id, chain
+        case format, version, created, tool, top, infoSeparator = "info_separator", sources, folders, id, chain, history
     }
 
     public init(from decoder: Decoder) throws {
@@ -80,12 +88,27 @@ public struct BundleHeader: Codable, Sendable, Equatable {
             throw DecodingError.dataCorruptedError(forKey: .id, in: c, debugDescription: "not 32 lower-case hex digits")
         }
         chain = try c.decodeIfPresent([ChainLink].self, forKey: .chain)
-        // A version 3 bundle is an increment; one without its chain could not be read at all.
-        if version >= 3, chain?.isEmpty ?? true {
-            throw DecodingError.dataCorruptedError(forKey: .chain, in: c, debugDescription: "an increment (version \(version)) must name its chain")
-        }
+        history = try c.decodeIfPresent([HistoryState].self, forKey: .history)
         if version < 3, chain != nil {
             throw DecodingError.dataCorruptedError(forKey: .chain, in: c, debugDescription: "only an increment (version 3) has a chain")
+        }
+        if version < 3, history != nil {
+            throw DecodingError.dataCorruptedError(forKey: .history, in: c, debugDescription: "only a version 3 bundle has a history")
+        }
+        if let history {
+            // A history belongs to a consolidated chain, which starts a chain of its own.
+            guard chain == nil else {
+                throw DecodingError.dataCorruptedError(forKey: .history, in: c, debugDescription: "an increment (with a chain) has no history")
+            }
+            guard !history.isEmpty else {
+                throw DecodingError.dataCorruptedError(forKey: .history, in: c, debugDescription: "an empty history")
+            }
+            guard Set(history.map(\.state)).count == history.count else {
+                throw DecodingError.dataCorruptedError(forKey: .history, in: c, debugDescription: "two states in one file")
+            }
+        } else if version >= 3, chain?.isEmpty ?? true {
+            // Version 3 without a history is an increment; one without its chain could not be read at all.
+            throw DecodingError.dataCorruptedError(forKey: .chain, in: c, debugDescription: "an increment (version \(version)) must name its chain")
         }
         // Each link is another bundle: one named twice, or the bundle itself, would make two
         // holders of one manifest and state lines that mean two things.
@@ -108,6 +131,7 @@ public struct BundleHeader: Codable, Sendable, Equatable {
         try c.encodeIfPresent(folders, forKey: .folders)
         try c.encodeIfPresent(id, forKey: .id)
         try c.encodeIfPresent(chain, forKey: .chain)
+        try c.encodeIfPresent(history, forKey: .history)
     }
 
     /// Reads a header file; a version this mailkeep does not know is refused.
@@ -186,6 +210,63 @@ public struct ChainLink: Codable, Sendable, Equatable {
         try c.encode(manifestSHA256, forKey: .manifestSHA256)
         try c.encode(name, forKey: .name)
         try c.encodeIfPresent(created.map(iso8601UTC), forKey: .created)
+    }
+}
+
+/// An older state a consolidated chain keeps (docs/bundle-format.md, "Consolidating a
+/// chain"): the bundle whose state it was, and the file in this bundle that holds it.
+public struct HistoryState: Codable, Sendable, Equatable {
+    public var created: Int64
+    public var id: String
+    /// That bundle's file name (a name for the state, nothing more).
+    public var name: String
+    /// The state listing below the bundle's top directory: `STATES/NNN.tsv`.
+    public var state: String
+
+    public init(created: Int64, id: String, name: String, state: String) {
+        self.created = created
+        self.id = id
+        self.name = name
+        self.state = state
+    }
+
+    /// The listing of the `index`th older state (from 0): `STATES/000.tsv`, ...
+    public static func listing(_ index: Int) -> String {
+        let digits = String(index)
+        return "STATES/" + String(repeating: "0", count: max(0, 3 - digits.count)) + digits + ".tsv"
+    }
+
+    /// A name a reader may open below the top directory: `STATES/`, digits, `.tsv`.
+    public static func isListing(_ name: String) -> Bool {
+        guard name.hasPrefix("STATES/"), name.hasSuffix(".tsv") else { return false }
+        let digits = name.utf8.dropFirst("STATES/".utf8.count).dropLast(".tsv".utf8.count)
+        return (3...9).contains(digits.count) && digits.allSatisfy { (0x30...0x39).contains($0) }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case created, id, name, state
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        created = try isoTime(try c.decode(String.self, forKey: .created), .created, c)
+        id = try c.decode(String.self, forKey: .id)
+        guard BundleID.isValid(id) else {
+            throw DecodingError.dataCorruptedError(forKey: .id, in: c, debugDescription: "not 32 lower-case hex digits")
+        }
+        name = try c.decodeIfPresent(String.self, forKey: .name) ?? ""
+        state = try c.decode(String.self, forKey: .state)
+        guard Self.isListing(state) else {
+            throw DecodingError.dataCorruptedError(forKey: .state, in: c, debugDescription: "\(state.debugDescription) is not STATES/NNN.tsv")
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(iso8601UTC(created), forKey: .created)
+        try c.encode(id, forKey: .id)
+        try c.encode(name, forKey: .name)
+        try c.encode(state, forKey: .state)
     }
 }
 

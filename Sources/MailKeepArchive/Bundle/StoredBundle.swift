@@ -14,12 +14,13 @@ public protocol StoredBundle: AnyObject {
     var manifestSHA256: String? { get }
     /// True when the bundle carries a `STATE.tsv`.
     var hasStateListing: Bool { get }
-    /// The bundle's state in order: its `STATE.tsv` (`body` hears each line's number there,
-    /// the column line being 1), or for a bundle without one its manifest, each usable entry a
-    /// message held by the bundle itself (`body` hears the manifest line's number, from 1).
-    /// Lines are checked as `StateFile` reads them; whether a line's entry exists in its
-    /// holder's manifest is the caller's to check, as it needs the chain.
-    func forEachStateLine(_ body: @escaping (Int, StateLine) throws -> Void) throws
+    /// The state in `listing` in order: `STATE.tsv`, the bundle's own (`body` hears each line's
+    /// number there, the column line being 1), or for a bundle without one its manifest, each
+    /// usable entry a message held by the bundle itself (`body` hears the manifest line's
+    /// number, from 1); or an older state its header's `history` names (`STATES/NNN.tsv`),
+    /// which must be there. Lines are checked as `StateFile` reads them; whether a line's entry
+    /// exists in its holder's manifest is the caller's to check, as it needs the chain.
+    func forEachStateLine(of listing: String, _ body: @escaping (Int, StateLine) throws -> Void) throws
     /// The messages on `lines` of the manifest (from 0), each handed on with its line and
     /// entry only once it matches its SHA-256; a damaged or missing one is named as a problem.
     func forEachContent(ofLines lines: [Int], _ body: (Int, ManifestEntry, UnsafeRawBufferPointer) throws -> Void) throws
@@ -35,6 +36,11 @@ extension StoredBundle {
     public var stateHolders: Int { (header?.chain?.count ?? 0) + 1 }
     /// The file name a chain link records for this bundle.
     public var linkName: String { FileSystem.baseName(bundlePath) }
+
+    /// The bundle's own state (its `STATE.tsv`, else its manifest).
+    public func forEachStateLine(_ body: @escaping (Int, StateLine) throws -> Void) throws {
+        try forEachStateLine(of: StateFile.name, body)
+    }
 }
 
 extension BundleManifest {
