@@ -210,3 +210,91 @@ expect_rc 0 mailpack --consolidate ChainDir -o from-dir.tar.xz
 full_bundle_lines from-dir.tar.xz >from-dir.lines
 diff census.lines from-dir.lines >&2 || fail "consolidating the chain's directory did not give the newest state"
 case_ok consolidated-chain
+
+# 9. A chain of three days consolidated keeping its history: as of each day it restores what
+# the chain restores as of that day, and --deleted what the chain's --deleted gives; it is
+# whole to mailverify and to tar and sha256sum alone, and a later increment can take it as
+# its base.
+# created BUNDLE: its header's created time.
+created() { tar -xJOf "$1" --wildcards '*/mailkeep-bundle.json' | python3 -c 'import json, sys; print(json.load(sys.stdin)["created"])'; }
+rm -rf K KM && mkdir K
+gen_mail maildir --messages 60 --layout nested KM >/dev/null
+expect_rc 0 mailpack KM -o K/k1.tar.xz
+sleep 1
+python3 - KM <<'EOF'
+import glob, os, sys
+root = sys.argv[1]
+files = sorted(glob.glob(os.path.join(root, "**", "cur", "*"), recursive=True))
+for f in files[:10]:
+    d, n = os.path.split(f)
+    os.rename(f, os.path.join(d, n.split(":2,")[0] + ":2,FS"))
+for f in files[10:16]:
+    os.remove(f)
+for i in range(3):
+    with open(os.path.join(root, "new", f"17000001{i}.kept.host"), "w") as out:
+        out.write(f"From: a@example.org\nSubject: kept {i}\nMessage-ID: <kept{i}@example.org>\n\nbody {i}\n")
+EOF
+expect_rc 0 mailpack KM -o K/k2.tar.xz --base K/k1.tar.xz
+sleep 1
+python3 - KM <<'EOF'
+import glob, os, sys
+root = sys.argv[1]
+files = sorted(glob.glob(os.path.join(root, "**", "cur", "*"), recursive=True))
+for f in files[:4]:
+    os.remove(f)
+for f in files[20:24]:
+    os.rename(f, os.path.join(root, "Sent", "cur", os.path.basename(f)))
+os.remove(os.path.join(root, "new", "170000011.kept.host"))
+with open(os.path.join(root, "new", "170000020.kept.host"), "w") as out:
+    out.write("From: a@example.org\nSubject: kept day 3\nMessage-ID: <kept20@example.org>\n\nday 3\n")
+EOF
+expect_rc 0 mailpack KM -o K/k3.tar.xz --base K/k2.tar.xz
+expect_rc 0 mailpack --consolidate --keep-history K/k3.tar.xz K/k1.tar.xz K/k2.tar.xz -o kfull.tar.xz
+for day in 1 2 3; do
+    at="$(created K/k$day.tar.xz)"
+    rm -rf RC RF
+    expect_rc 0 mailrestore K -o RC --as-of "$at"
+    expect_rc 0 mailrestore kfull.tar.xz -o RF --as-of "$at"
+    same_census RC RF
+    [ "$day" -eq 1 ] && continue
+    rm -rf DC DF
+    expect_rc 0 mailrestore K -o DC --deleted --as-of "$at"
+    expect_rc 0 mailrestore kfull.tar.xz -o DF --deleted --as-of "$at"
+    same_census DC DF
+done
+rm -rf RF && expect_rc 0 mailrestore kfull.tar.xz -o RF
+same_census KM RF
+expect_rc 0 mailverify kfull.tar.xz
+top="$(tar -tJf kfull.tar.xz | awk -F/ 'NR == 1 { print $1 }')"
+rm -rf "$top" && tar -xJf kfull.tar.xz && (cd "$top" && sha256sum -c --quiet SHA256SUMS) || fail "sha256sum -c fails in kfull.tar.xz"
+[ -f "$top/STATES/000.tsv" ] && [ -f "$top/STATES/001.tsv" ] && [ ! -e "$top/STATES/002.tsv" ] \
+    || fail "kfull.tar.xz does not hold STATES/000.tsv and 001.tsv alone"
+printf 'From: a@example.org\nSubject: after\nMessage-ID: <after@example.org>\n\nafter\n' > KM/new/170000030.after.host
+mkdir -p KN && cp kfull.tar.xz KN/
+expect_rc 0 mailpack KM -o KN/next.tar.xz --base KN/kfull.tar.xz
+[ "$(stored KN/next.tar.xz)" -eq 1 ] || fail "an increment on kfull.tar.xz stores $(stored KN/next.tar.xz) messages, not the 1 new one"
+rm -rf RN && expect_rc 0 mailrestore KN -o RN
+same_census KM RN
+case_ok consolidated-keeping-history
+
+# 10. A consolidated chain's older state changed after it was packed (SHA256SUMS not updated):
+# mailverify says so, naming the file.
+python3 - kfull.tar.xz kbad.tar.xz <<'EOF'
+import io, lzma, sys, tarfile
+src = tarfile.open(sys.argv[1])
+out = io.BytesIO()
+with tarfile.open(fileobj=out, mode="w", format=tarfile.USTAR_FORMAT) as dst:
+    for m in src:
+        data = src.extractfile(m).read() if m.isfile() else None
+        if m.name.endswith("/STATES/001.tsv"):
+            data = data.replace(b"\tFS\t", b"\tS\t", 1)
+            assert data != src.extractfile(m).read()
+            m.size = len(data)
+        dst.addfile(m, io.BytesIO(data) if data is not None else None)
+open(sys.argv[2], "wb").write(lzma.compress(out.getvalue(), check=lzma.CHECK_CRC64))
+EOF
+rc=0
+mailverify kbad.tar.xz >out 2>&1 || rc=$?
+[ "$rc" -eq 1 ] || { cat out >&2; fail "mailverify of a bundle with a changed STATES/001.tsv exited $rc, expected 1"; }
+grep -qF "STATES/001.tsv" out || { cat out >&2; fail "mailverify did not name STATES/001.tsv"; }
+case_ok changed-older-state-named

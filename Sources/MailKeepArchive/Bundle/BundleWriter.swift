@@ -71,8 +71,10 @@ public final class BundleWriter: MessageSink {
     private let sums: SpoolFile
     /// An increment's chain and what it holds; nil for a full bundle.
     private let chain: ChainIndex?
-    /// An increment's `STATE.tsv`, one line per message in the order they came.
-    private let state: SpoolFile?
+    /// The state listings in the order they go into the bundle: an increment's `STATE.tsv`
+    /// (one line per message in the order they came), or a consolidated chain's `STATE.tsv`
+    /// and the `STATES/NNN.tsv` its history names; none for a full bundle.
+    private let stateListings: [(name: String, spool: SpoolFile)]
     /// Manifest lines written so far: the next stored message's `entry`.
     private var stored = 0
     private let naming: FolderNaming
@@ -98,14 +100,19 @@ public final class BundleWriter: MessageSink {
     /// `folders`: every folder of the sources, empty ones too, for the header.
     /// `chain`: write an increment over that chain (docs/bundle-format.md, "Increments and
     /// chains"): only content the chain lacks is stored, and every message gets a state line.
+    /// `history`: write a consolidated chain that keeps its older states (docs/bundle-format.md,
+    /// "Consolidating a chain"): messages go in through `storeOnce`, and every state's lines
+    /// through `writeStateLine`.
+    /// `created`: when the bundle's own state was taken, if not now: a consolidated chain's
+    /// state is its newest bundle's, and a history places it at that bundle's time.
     public init(path: String, options: BundleOptions, sources: [String], folders: [[String]]? = nil,
-                chain: ChainIndex? = nil, log: WarningLog) throws {
+                chain: ChainIndex? = nil, history: [HistoryState]? = nil, created: Int64? = nil, log: WarningLog) throws {
         self.path = path
         self.chain = chain
         self.options = options
         self.log = log
-        created = Int64(time(nil))
-        top = Self.topDirectory(for: path, created: created)
+        self.created = created ?? Int64(time(nil))
+        top = Self.topDirectory(for: path, created: self.created)
         naming = FolderNaming(layout: .nested, utf8Names: true, infoSeparator: options.infoSeparator)
 
         let file: ByteSink
@@ -144,10 +151,11 @@ public final class BundleWriter: MessageSink {
             tar = TarWriter(buffered)
             manifest = try SpoolFile(purpose: "manifest")
             sums = try SpoolFile(purpose: "sums")
-            state = try chain.map { _ in
+            let listed = chain == nil && history == nil ? [] : [StateFile.name] + (history ?? []).map(\.state)
+            stateListings = try listed.map { name in
                 let spool = try SpoolFile(purpose: "state")
                 try spool.write(StateFile.firstLine + "\n")
-                return spool
+                return (name, spool)
             }
         } catch {
             createdOutput?.discard()
@@ -155,9 +163,9 @@ public final class BundleWriter: MessageSink {
             throw error
         }
 
-        let header = BundleHeader(created: created, top: top, infoSeparator: options.infoSeparator, sources: sources,
+        let header = BundleHeader(created: self.created, top: top, infoSeparator: options.infoSeparator, sources: sources,
                                   folders: folders.map { Set($0.map { $0.joined(separator: "/") }).sorted() }, id: BundleID.make(),
-                                  chain: chain?.links)
+                                  chain: chain?.links, history: history)
         do {
             try addDirectory(top)
             try addSmallFile("mailkeep-bundle.json", Array(try encoder.encode(header)) + [0x0A])
@@ -268,20 +276,37 @@ public final class BundleWriter: MessageSink {
             return .alreadyPresent
         }
         let (outcome, entry) = try store(meta, content: content)
-        chain.stored(sha256: entry.sha256, size: entry.size, uniqueName: Self.uniqueName(of: entry.path, separator: options.infoSeparator))
+        chain.stored(sha256: entry.sha256, size: entry.size, uniqueName: uniqueName(of: entry))
         try writeState(meta, holder: chain.ownHolder, entry: stored - 1,
                        name: chain.stateName(meta.uniqueName, holder: chain.ownHolder, entry: stored - 1))
         return outcome
     }
 
-    private static func uniqueName(of path: String, separator: Character) -> String {
-        MaildirName.parse(FileSystem.baseName(path), extraSeparator: separator).unique
+    /// Stores a message of a consolidated chain that keeps its history, once for all the
+    /// states that hold it: its manifest line and the unique name its file got, which the
+    /// state lines naming it go by.
+    public func storeOnce(_ meta: MessageMetadata, content: UnsafeRawBufferPointer) throws -> (entry: Int, uniqueName: String) {
+        let (_, entry) = try store(meta, content: content)
+        return (stored - 1, uniqueName(of: entry))
+    }
+
+    private func uniqueName(of entry: ManifestEntry) -> String {
+        MaildirName.parse(FileSystem.baseName(entry.path), extraSeparator: options.infoSeparator).unique
     }
 
     private func writeState(_ meta: MessageMetadata, holder: Int, entry: Int, name: String?) throws {
-        let line = StateLine(holder: holder, entry: entry, folder: meta.folderPath, flags: meta.flags,
-                             isNew: meta.isNew && meta.flags.isEmpty, received: meta.received, keywords: meta.keywords, name: name)
-        try StateFile.encode(line).withUnsafeBytes { try state?.write($0) }
+        try writeStateLine(StateLine(holder: holder, entry: entry, folder: meta.folderPath, flags: meta.flags,
+                                     isNew: meta.isNew && meta.flags.isEmpty, received: meta.received, keywords: meta.keywords, name: name))
+    }
+
+    /// Adds a line to the bundle's own state, or with `olderState` to that state of its
+    /// history (an index into the `history` it was made with).
+    public func writeStateLine(_ line: StateLine, olderState: Int? = nil) throws {
+        let listing = olderState.map { $0 + 1 } ?? 0
+        guard stateListings.indices.contains(listing) else {
+            throw MailKeepError.refused(path: path, reason: "no state listing \(listing) in this bundle")
+        }
+        try StateFile.encode(line).withUnsafeBytes { try stateListings[listing].spool.write($0) }
     }
 
     /// Adds the message to the tar, SHA256SUMS and the manifest.
@@ -349,11 +374,11 @@ public final class BundleWriter: MessageSink {
         try buffered.drain()
         if let xz = compressor as? XZCompressor { try xz.endBlock() }
         try addSpooled("MANIFEST.jsonl", manifest, sumIt: true)
-        // An increment's state follows in a block of its own (docs/bundle-format.md).
-        if let state {
+        // Each state listing follows in a block of its own (docs/bundle-format.md).
+        for listing in stateListings {
             try buffered.drain()
             if let xz = compressor as? XZCompressor { try xz.endBlock() }
-            try addSpooled(StateFile.name, state, sumIt: true)
+            try addSpooled(listing.name, listing.spool, sumIt: true)
         }
         // SHA256SUMS (which the manifest repeats) gets a block of its own, so a bundle cut
         // short at its end loses it, its xz index and footer before it loses the manifest.

@@ -28,7 +28,9 @@ public struct MailPack: MailKeepCommand {
         are not read (--rehash reads them all). The chain's bundles must be beside the base.
 
         With --consolidate, the sources are a chain's bundles: the newest one's state (its \
-        chain found beside it) is written as one full bundle, for retention.
+        chain found beside it) is written as one full bundle, for retention. With \
+        --keep-history, the bundle keeps every older state of the chain too (each message's \
+        bytes once), so that mailrestore --as-of and --deleted still answer for the period.
 
         Examples:
           mailpack ~/Maildir Archive.mbox -o mail-2026-11-29.tar.xz --verify
@@ -36,6 +38,7 @@ public struct MailPack: MailKeepCommand {
           mailpack ~/Maildir -o - | gpg -c > mail.tar.xz.gpg
           mailpack ~/Maildir -o backups/mail-2026-11-30.tar.xz --base backups/mail-2026-11-29.tar.xz
           mailpack --consolidate backups/mail-2026-11-3*.tar.xz -o mail-full-2026-11-30.tar.xz
+          mailpack --consolidate --keep-history backups/mail-2026-11-*.tar.xz -o mail-2026-11.tar.xz
 
         Diagnostics: 'mailpack: FILE: offset N: what' on stderr (see README, Diagnostics).
 
@@ -80,6 +83,9 @@ public struct MailPack: MailKeepCommand {
     @Flag(help: "The sources are a chain of bundles: write the newest one's state as one full bundle.")
     package var consolidate = false
 
+    @Flag(help: "With --consolidate: keep the chain's older states too, for --as-of and --deleted.")
+    package var keepHistory = false
+
     public func validate() throws {
         if let level, !(0...9).contains(level) { throw ValidationError("--level must be 0-9") }
         if let volumeSize, parseSize(volumeSize).map({ $0 < 1 << 20 }) ?? true {
@@ -89,6 +95,7 @@ public struct MailPack: MailKeepCommand {
         if verify && output == "-" { throw ValidationError("--verify needs a file name, not -") }
         if rehash && base == nil { throw ValidationError("--rehash goes with --base") }
         if consolidate && base != nil { throw ValidationError("--consolidate writes a full bundle; it does not take --base") }
+        if keepHistory && !consolidate { throw ValidationError("--keep-history goes with --consolidate") }
         if let ext = BundleOptions.foreignArchiveKind(forName: output) {
             throw ValidationError("-o \(output): mailpack writes a tar bundle (.tar.xz, .tar.gz or .tar), not a \(ext) file")
         }
@@ -152,8 +159,9 @@ public struct MailPack: MailKeepCommand {
         var bundle: BundleWriter?
         let count: Int
         do {
-            count = try Consolidation(bundles: sources, log: log).run(into: { folders in
-                let writer = try BundleWriter(path: output, options: options, sources: sources, folders: folders, log: log)
+            count = try Consolidation(bundles: sources, keepHistory: keepHistory, log: log).run(into: { layout in
+                let writer = try BundleWriter(path: output, options: options, sources: sources, folders: layout.folders,
+                                              history: layout.history, created: layout.created, log: log)
                 bundle = writer
                 return writer
             }, progress: ProgressReporter(console: console))
@@ -161,7 +169,7 @@ public struct MailPack: MailKeepCommand {
             console.diagnose(refusal.description)
             return refusal.exitStatus
         }
-        console.diagnose("\(count) messages of the newest state packed into \(formatBytes(bundle?.bundleBytes ?? 0))"
+        console.diagnose("\(count) messages of \(keepHistory ? "the chain's states" : "the newest state") packed into \(formatBytes(bundle?.bundleBytes ?? 0))"
             + (log.problemCount > 0 ? ", \(log.problemCount) warnings" : ""))
         return try verifyWritten(log.problemCount > 0 ? ExitStatus.problem : ExitStatus.ok, options: options, log: log, console: console)
     }

@@ -20,7 +20,7 @@ function __mailpack_parse_tokens -S
     set -l unparsed_tokens (__mailpack_tokens -pc)
     switch $unparsed_tokens[1]
     case 'mailpack'
-        __mailpack_parse_subcommand -r 1 'mbox-dialect=' 'o/output=' 'compression=' 'level=' 'threads=' 'volume-size=' 'info-separator=' 'verify' 'base=' 'rehash' 'consolidate' 'version' 'h/help'
+        __mailpack_parse_subcommand -r 1 'mbox-dialect=' 'o/output=' 'compression=' 'level=' 'threads=' 'volume-size=' 'info-separator=' 'verify' 'base=' 'rehash' 'consolidate' 'keep-history' 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'help'
             __mailpack_parse_subcommand -r 1 'version'
@@ -88,6 +88,7 @@ complete -c 'mailpack' -n '__mailpack_should_offer_completions_for_flags_or_opti
 complete -c 'mailpack' -n '__mailpack_should_offer_completions_for_flags_or_options "mailpack" base' -l 'base' -d 'Write an increment over this bundle (or the newest bundle in this directory whose chain is all there).' -rfka ''
 complete -c 'mailpack' -n '__mailpack_should_offer_completions_for_flags_or_options "mailpack" rehash' -l 'rehash' -d 'With --base: read and hash every file, even those the base\'s state records unchanged.'
 complete -c 'mailpack' -n '__mailpack_should_offer_completions_for_flags_or_options "mailpack" consolidate' -l 'consolidate' -d 'The sources are a chain of bundles: write the newest one\'s state as one full bundle.'
+complete -c 'mailpack' -n '__mailpack_should_offer_completions_for_flags_or_options "mailpack" keep-history' -l 'keep-history' -d 'With --consolidate: keep the chain\'s older states too, for --as-of and --deleted.'
 complete -c 'mailpack' -n '__mailpack_should_offer_completions_for_flags_or_options "mailpack" version' -l 'version' -d 'Show the version.'
 complete -c 'mailpack' -n '__mailpack_should_offer_completions_for_flags_or_options "mailpack" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'mailpack' -n '__mailpack_should_offer_completions_for_positional "mailpack" -eq 1' -fa 'help' -d 'Show subcommand help information.'
