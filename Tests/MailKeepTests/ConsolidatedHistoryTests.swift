@@ -107,6 +107,30 @@ import Testing
         #expect(first.holders == [2] && first.first == 0 && first.last == 1)
     }
 
+    /// Two messages the chain stored under one name (the first deleted, the second delivered
+    /// under its name) cannot share a path in one bundle: the second is renamed, and the state
+    /// lines naming it say the name it had.
+    @Test func aMessageRenamedInTheConsolidatedBundleKeepsItsNameInEveryState() throws {
+        let dir = try ScratchDirectory()
+        let unique = "1767225601.M1P1.host"
+        let link = try HandMadeBundle(top: "day1", created: 1_767_300_000, messages: [historyMessage(1, unique: unique)])
+            .write(to: dir.file("day1.tar.xz"))
+        try HandMadeBundle(top: "day2", created: 1_767_400_000, chain: [link], messages: [historyMessage(2, unique: unique)],
+                           state: [StateLine(holder: 1, entry: 0, folder: "", flags: "S", isNew: false, received: 1_767_225_600)])
+            .write(to: dir.file("day2.tar.xz"))
+        let days = [dir.file("day1.tar.xz"), dir.file("day2.tar.xz")]
+        let full = dir.file("full.tar.xz")
+        let packed = runCommand(MailPack.self, ["--consolidate", "--keep-history"] + days + ["-o", full])
+        #expect(packed.status == 0, "\(packed.standardError)")
+        let paths = try BundleReader(path: full, log: WarningLog()).manifest.entries.map(\.path)
+        #expect(paths.count == 2 && Set(paths).count == 2)
+        #expect(try Self.names([full]) == Self.names(days))
+        #expect(try Self.names([full]).allSatisfy { $0 == ["\(unique)\t\tS"] })
+        for created: Int64 in [1_767_300_000, 1_767_400_000] {
+            #expect(try Self.census([full], asOf: created) == Self.census(days, asOf: created))
+        }
+    }
+
     @Test func aConsolidatedHistoryIsConsolidatedAgainWithItsStatesFirst() throws {
         let chain = try BundleHistoryTests.Chain()
         let days = [chain.day1, chain.day2, chain.day3]
