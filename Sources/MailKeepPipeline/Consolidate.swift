@@ -60,6 +60,8 @@ public struct Consolidation {
         }
         let (older, origins) = try olderStates(chain, head: reader(0))
         let states = older + [State(holder: chain.paths.count - 1, listing: StateFile.name)]
+        // A chain of one full bundle has no older state to keep: it is written as a full bundle.
+        let keeping = !older.isEmpty
         // Lines go with the SHA-256 of the content they name: bundles share contents, and the
         // new manifest numbers its entries its own way.
         func forEachLine(of state: State, _ body: @escaping (StateLine, String) throws -> Void) throws {
@@ -82,15 +84,15 @@ public struct Consolidation {
             let isNewest = index == states.count - 1
             try forEachLine(of: state) { line, sha in
                 if isNewest { folders.insert(line.folder) }
-                guard !keepHistory || taken.insert(sha).inserted else { return }
+                guard !keeping || taken.insert(sha).inserted else { return }
                 pending[line.holder, default: [:]][sha, default: []].append(line)
             }
         }
-        let history = keepHistory ? origins.enumerated().map { index, origin in
+        let history = keeping ? origins.enumerated().map { index, origin in
             HistoryState(created: origin.created, id: origin.id, name: origin.name, state: HistoryState.listing(index))
         } : nil
         let folderPaths = folders.sorted().map(StateLine.components(ofFolder:))
-        let sink = try makeSink(Layout(folders: folderPaths, history: history, created: keepHistory ? chain.links.last?.created : nil))
+        let sink = try makeSink(Layout(folders: folderPaths, history: history, created: keeping ? chain.links.last?.created : nil))
         do {
             for folder in folderPaths { try sink.prepareFolder(folder) }
             var written = 0
@@ -104,7 +106,7 @@ public struct Consolidation {
                         var placed = meta
                         placed.place(as: line)
                         placed.contentSHA256 = sha
-                        if keepHistory {
+                        if keeping {
                             renumbered[sha] = try sink.storeOnce(placed, content: content)
                         } else {
                             try sink.write(placed, content: content)
@@ -117,10 +119,10 @@ public struct Consolidation {
                 if let missed = pending[holder], let lines = missed.values.first, let line = lines.first {
                     let count = missed.values.reduce(0) { $0 + $1.count }
                     throw MailKeepError.malformed(path: chain.paths[holder], offset: nil,
-                                                  reason: "\(count) message(s) of the \(keepHistory ? "chain's states" : "newest state") are not in it intact (manifest line \(line.entry) first); nothing written")
+                                                  reason: "\(count) message(s) of the \(keeping ? "chain's states" : "newest state") are not in it intact (manifest line \(line.entry) first); nothing written")
                 }
             }
-            if keepHistory {
+            if keeping {
                 for (index, state) in states.enumerated() {
                     let olderState = index < states.count - 1 ? index : nil
                     try forEachLine(of: state) { line, sha in

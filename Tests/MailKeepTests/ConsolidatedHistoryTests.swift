@@ -131,6 +131,17 @@ import Testing
         }
     }
 
+    /// One full bundle is a chain with no older state: what keeps its history is a full bundle.
+    @Test func aChainOfOneFullBundleKeepsNoHistory() throws {
+        let chain = try BundleHistoryTests.Chain()
+        let full = chain.dir.file("full.tar.xz")
+        let packed = runCommand(MailPack.self, ["--consolidate", "--keep-history", chain.day1, "-o", full, "--verify"])
+        #expect(packed.status == 0, "\(packed.standardError)")
+        let header = try #require(try BundleReader(path: full, log: WarningLog()).header)
+        #expect(header.version == 2 && header.history == nil && header.chain == nil)
+        #expect(try Self.census([full], asOf: nil) == Self.census([chain.day1], asOf: nil))
+    }
+
     @Test func aConsolidatedHistoryIsConsolidatedAgainWithItsStatesFirst() throws {
         let chain = try BundleHistoryTests.Chain()
         let days = [chain.day1, chain.day2, chain.day3]
