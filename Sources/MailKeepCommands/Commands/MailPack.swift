@@ -27,8 +27,8 @@ public struct MailPack: MailKeepCommand {
         bundle holds it). Maildir files whose name, size and mtime the base's state records \
         are not read (--rehash reads them all). The chain's bundles must be beside the base.
 
-        With --consolidate, the sources are a chain's bundles: the newest one's state (its \
-        chain found beside it) is written as one full bundle, for retention. With \
+        With --consolidate, the sources are a chain's bundles (or their directory): the newest \
+        one's state (its chain found beside it) is written as one full bundle, for retention. With \
         --keep-history, the bundle keeps every older state of the chain too (each message's \
         bytes once), so that mailrestore --as-of and --deleted still answer for the period.
 
