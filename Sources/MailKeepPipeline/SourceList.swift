@@ -82,8 +82,8 @@ public final class SourceList: SelectiveSource {
         self.sources = try Self.asHistory(sources, asOf: asOf, deleted: deleted, log: log) ?? sources
     }
 
-    /// The bundles as one history, when one is an increment or keeps a history, or a state
-    /// was asked for; nil when they are sources of their own.
+    /// The bundles as one history, when one is an increment or keeps a history (and its
+    /// manifest is there), or a state was asked for; nil when they are sources of their own.
     private static func asHistory(_ sources: [(String, Kind)], asOf: Int64?, deleted: Bool, log: WarningLog) throws -> [(String, Kind)]? {
         var bundles: [StoredBundle] = []
         var others: [String] = []
@@ -94,7 +94,9 @@ public final class SourceList: SelectiveSource {
             default: others.append(path)
             }
         }
-        guard asOf != nil || deleted || bundles.contains(where: { $0.header?.hasStates ?? false }) else { return nil }
+        // An increment whose manifest was lost cannot take its place in a history; given on its
+        // own it is read as any damaged bundle, its messages given back by their file names.
+        guard asOf != nil || deleted || bundles.contains(where: { ($0.header?.hasStates ?? false) && $0.manifestSHA256 != nil }) else { return nil }
         if let other = others.first {
             throw MailKeepError.invalidArgument(reason: "\(other) is not a bundle: a history (increments, --as-of, --deleted) is read from bundles only")
         }

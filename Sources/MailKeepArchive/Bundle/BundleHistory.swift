@@ -34,6 +34,9 @@ public final class BundleHistory: SelectiveSource {
         public var listing: String { kept?.state ?? StateFile.name }
         /// True when the state is a listing, not the bundle's manifest.
         public var hasListing: Bool { kept != nil || bundle.hasStateListing }
+        /// True for an increment (or consolidated history) whose own STATE.tsv was lost in
+        /// damage: its manifest holds only what it stored, and must not pass for its state.
+        public var stateLost: Bool { kept == nil && (bundle.header?.version ?? 0) >= 3 && !bundle.hasStateListing }
     }
 
     /// A chain that cannot be read as it is: the link named.
@@ -58,7 +61,9 @@ public final class BundleHistory: SelectiveSource {
     public init(_ bundles: [StoredBundle], asOf: Int64? = nil, deleted: Bool = false, log: WarningLog) throws {
         self.log = log
         self.deleted = deleted
-        // The same bundle given twice (by its file and by its directory) counts once.
+        // The same bundle given twice (by its file and by its directory) counts once. Of two
+        // bundles with one id and different manifests, the one a chain records is kept.
+        let recorded = Set(bundles.flatMap { ($0.header?.chain ?? []).map(\.manifestSHA256) })
         var kept: [StoredBundle] = []
         var lost: [String: String] = [:]
         var seen: [String: Int] = [:]
@@ -71,7 +76,10 @@ public final class BundleHistory: SelectiveSource {
             }
             if let other = seen[id] {
                 if kept[other].manifestSHA256 != bundle.manifestSHA256 {
-                    log.add(file: bundle.bundlePath, offset: nil, "has the id of \(kept[other].bundlePath) but another manifest; left out")
+                    let (keep, leave) = !recorded.contains(kept[other].manifestSHA256 ?? "") && recorded.contains(bundle.manifestSHA256 ?? "")
+                        ? (bundle, kept[other]) : (kept[other], bundle)
+                    log.add(file: leave.bundlePath, offset: nil, "has the id of \(keep.bundlePath) but another manifest, which no chain given records; left out")
+                    kept[other] = keep
                 }
                 continue
             }
@@ -80,18 +88,25 @@ public final class BundleHistory: SelectiveSource {
         }
         // A bundle whose header was lost in damage is still the bundle a link names when its
         // manifest has the SHA-256 the link records; it takes the time the link records.
+        // Unnamed, a full bundle is taken as the oldest state; an increment, whose chain only its
+        // header knew, cannot be read at all.
         var linked: [String: ChainLink] = [:]
         for bundle in kept { for link in bundle.header?.chain ?? [] { linked[link.manifestSHA256] = link } }
         var created: [Int64] = []
-        for bundle in kept {
+        kept = kept.filter { bundle in
             if let time = bundle.header?.created {
                 created.append(time)
-            } else {
-                let link = bundle.manifestSHA256.flatMap { linked[$0] }
-                log.add(file: bundle.bundlePath, offset: nil, link.map { "its header is lost; it is \($0.name) of the chain by its manifest's SHA-256" }
-                        ?? "its header is lost and no chain given names it; taken as the oldest state")
-                created.append(link?.created ?? Int64.min)
+                return true
             }
+            let link = bundle.manifestSHA256.flatMap { linked[$0] }
+            if link == nil, bundle.hasStateListing {
+                log.add(file: bundle.bundlePath, offset: nil, "its header is lost and no chain given names it: an increment whose chain is unknown; left out")
+                return false
+            }
+            log.add(file: bundle.bundlePath, offset: nil, link.map { "its header is lost; it is \($0.name) of the chain by its manifest's SHA-256" }
+                    ?? "its header is lost and no chain given names it; taken as the oldest state")
+            created.append(link?.created ?? Int64.min)
+            return true
         }
         let order = kept.indices.sorted { a, b in created[a] != created[b] ? created[a] < created[b] : a < b }
         let sorted = order.map { kept[$0] }
@@ -144,14 +159,25 @@ public final class BundleHistory: SelectiveSource {
             throw MailKeepError.unrecognized(path: bundles.first?.bundlePath ?? "", reason: "no bundle of the history can be read")
         }
         self.members = members
+        var last = members.count - 1
         if let asOf {
-            guard let last = members.lastIndex(where: { $0.created <= asOf }) else {
+            guard let atOrBefore = members.lastIndex(where: { $0.created <= asOf }) else {
                 throw MailKeepError.invalidArgument(reason: "--as-of \(iso8601UTC(asOf)): the history begins later, with \(members[0].name), created \(iso8601UTC(members[0].created))")
             }
-            chosen = last
-        } else {
-            chosen = members.count - 1
+            last = atOrBefore
         }
+        // A state lost in damage cannot be given: the one before it is, and the user is told.
+        var given = last
+        while given >= 0, members[given].stateLost { given -= 1 }
+        for lostState in members[max(given, 0)...last] where lostState.stateLost {
+            log.add(file: DiagnosticFormat.member(StateFile.name, of: lostState.path), offset: nil,
+                    "lost in the damage: the state of \(lostState.name) cannot be given"
+                    + (given >= 0 ? "; the state of \(members[given].name) before it is given instead, without the messages \(lostState.name) stored" : ""))
+        }
+        guard given >= 0 else {
+            throw MailKeepError.malformed(path: members[last].path, offset: nil, reason: "no state of the history up to this bundle can be read")
+        }
+        chosen = given
         try warnOfUnrelatedFullBundles()
     }
 
@@ -180,6 +206,7 @@ public final class BundleHistory: SelectiveSource {
     /// content key; a line naming no manifest entry is reported and passed over.
     public func forEachResolvedLine(ofState state: Int, _ body: (Int, StateLine, Int, UInt64) throws -> Void) throws {
         let member = members[state]
+        guard !member.stateLost else { return }
         let listing = member.hasListing ? DiagnosticFormat.member(member.listing, of: member.path) : member.path
         var unplaced: [Int: Int] = [:]
         try withoutActuallyEscaping(body) { body in

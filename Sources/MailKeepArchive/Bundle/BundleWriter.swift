@@ -112,6 +112,12 @@ public final class BundleWriter: MessageSink {
         self.options = options
         self.log = log
         self.created = created ?? Int64(time(nil))
+        // States are ordered by this time: an increment dated before its base would be read as
+        // an older state, and the mail it stores would vanish from every restore.
+        if let base = chain?.links.last, let baseCreated = base.created, self.created < baseCreated {
+            throw MailKeepError.refused(path: path, reason: "the clock says \(iso8601UTC(self.created)), before \(base.name), the base, was made "
+                                        + "(\(iso8601UTC(baseCreated))): set the clock right, then pack again")
+        }
         top = Self.topDirectory(for: path, created: self.created)
         naming = FolderNaming(layout: .nested, utf8Names: true, infoSeparator: options.infoSeparator)
 

@@ -187,18 +187,15 @@ public final class ChainIndex: KnownFiles {
     }
 
     /// The newest of `paths` (by `created`; in one second, the longest chain). A directory
-    /// stands for the bundles in it, as for `--base`; one of them whose header cannot be read
-    /// is passed over there, where a file named on its own is an error.
+    /// stands for the bundles in it, as for `--base`. A bundle whose header cannot be read is
+    /// an error, in a directory too: it may be the newest, and passing over it would write an
+    /// older state as if it were the last.
     public static func newest(of paths: [String]) throws -> String {
         var listed: [(path: String, created: Int64, links: Int)] = []
         for path in paths {
-            guard try FileSystem.kind(path, followLinks: true) == .directory else {
-                let header = try BundleListing.header(of: path)
-                listed.append((path, header.created ?? 0, header.chain?.count ?? 0))
-                continue
-            }
-            for file in try bundleFiles(in: path) {
-                guard let header = try? BundleListing.header(of: file) else { continue }
+            let files = try FileSystem.kind(path, followLinks: true) == .directory ? try bundleFiles(in: path) : [path]
+            for file in files {
+                let header = try BundleListing.header(of: file)
                 listed.append((file, header.created ?? 0, header.chain?.count ?? 0))
             }
         }
@@ -212,8 +209,12 @@ public final class ChainIndex: KnownFiles {
     private static func newestComplete(in directory: String, log: WarningLog) throws -> String {
         var listed: [(path: String, created: Int64, links: Int)] = []
         for path in try bundleFiles(in: directory) {
-            guard let header = try? BundleListing.header(of: path) else { continue }
-            listed.append((path, header.created ?? 0, header.chain?.count ?? 0))
+            do {
+                let header = try BundleListing.header(of: path)
+                listed.append((path, header.created ?? 0, header.chain?.count ?? 0))
+            } catch {
+                log.add(file: path, offset: nil, "passed over as a base: its header cannot be read (\(error))")
+            }
         }
         // Packed in the same second, an increment is newer than the bundles of its chain.
         let newestFirst = listed.sorted {
