@@ -246,3 +246,49 @@ said "message(s) of this state are held by L/day1.tar.xz, whose manifest is lost
 rc_out 1 mailrestore L/day1.tar.xz -o R10b
 [ "$(maildir_count R10b)" -eq 7 ] || fail "day1 alone gave back $(maildir_count R10b) of its 7 messages"
 case_ok chain-member-with-a-lost-manifest-costs-only-its-messages
+
+# 11. day3's STATE.tsv lost in damage (its xz block flipped): its manifest must not pass for the
+# mailbox. The state of day2 is given instead, and the user is told (exit 1); --deleted lists
+# nothing that day2 still held.
+block_of() {   # block_of BUNDLE MEMBER_SUFFIX: compressed offset of the xz block holding it, plus 100
+    python3 - "$1" "$2" <<'PY'
+import io, lzma, subprocess, sys, tarfile
+rows = [l.split("\t") for l in subprocess.run(["xz", "-lvv", "--robot", sys.argv[1]], capture_output=True, text=True).stdout.splitlines()]
+blocks = [(int(r[4]), int(r[5])) for r in rows if r[0] == "block"]
+with tarfile.open(fileobj=io.BytesIO(lzma.decompress(open(sys.argv[1], "rb").read()))) as t:
+    m = next(m for m in t if m.name.endswith(sys.argv[2]))
+print(max(c for c, u in blocks if u <= m.offset) + 100)
+PY
+}
+mkdir T
+cp B/day1.tar.xz B/day2.tar.xz T/
+flip B/day3.tar.xz "$(block_of B/day3.tar.xz /STATE.tsv)" 0x10 T/day3.tar.xz
+rc_out 1 mailrestore T -o R11
+said "day3.tar.xz[STATE.tsv]: lost in the damage: the state of day3.tar.xz cannot be given; the state before it is given instead"
+mailrestore B/day1.tar.xz B/day2.tar.xz -o R11-day2 >/dev/null 2>&1 || fail "restoring day2's state failed"
+same_census R11-day2 R11
+rc_out 1 mailscan T --deleted
+[ "$(grep -c '@example.org' "$SCRATCH/out")" -le 1 ] || fail "--deleted over a lost state listed the mailbox: $(cat "$SCRATCH/out")"
+# An increment's clock behind its base: refused, nothing written.
+rc_out 2 faketime '2020-01-01 00:00:00' mailpack M -o T/day4.tar.xz --base T/day2.tar.xz
+said "before day2.tar.xz, the base, was made"
+[ ! -e T/day4.tar.xz ] || fail "an increment dated before its base was written"
+case_ok lost-state-gives-the-state-before-it
+
+# 12. day3's header block damaged: consolidating the chain refuses (the newest bundle cannot be
+# known) and writes nothing; day3 without its header (and no chain naming it) is left out of a
+# restore, which gives day2's state (exit 1). day3's manifest lost instead: given alone, it still
+# gives back the messages it stores.
+mkdir U
+cp B/day1.tar.xz B/day2.tar.xz U/
+flip B/day3.tar.xz 100 0x10 U/day3.tar.xz
+rc_out 2 mailpack --consolidate U -o U-full.tar.xz
+said "U/day3.tar.xz"
+[ ! -e U-full.tar.xz ] || fail "a consolidation of a chain with an unreadable newest header was written"
+rc_out 1 mailrestore U -o R12
+said "its header is lost and no chain given names it"
+same_census R11-day2 R12
+flip B/day3.tar.xz "$(block_of B/day3.tar.xz /MANIFEST.jsonl)" 0x10 day3-no-manifest.tar.xz
+rc_out 1 mailrestore day3-no-manifest.tar.xz -o R12b
+[ "$(maildir_count R12b)" -eq 1 ] || fail "day3 without its manifest gave back $(maildir_count R12b) of the 1 message it stores"
+case_ok damaged-newest-increment-never-passes-for-the-state

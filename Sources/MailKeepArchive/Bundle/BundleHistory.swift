@@ -54,6 +54,8 @@ public final class BundleHistory: SelectiveSource {
     /// True: the messages earlier states held and the chosen one does not.
     public let deleted: Bool
     private let log: WarningLog
+    /// The states that cannot be read: a listing lost or damaged.
+    private let lostStates: Set<Int>
     /// The states whose lines held by a bundle with a lost manifest have been counted.
     private var reportedUnplaced = Set<Int>()
 
@@ -167,16 +169,29 @@ public final class BundleHistory: SelectiveSource {
             last = atOrBefore
         }
         // A state lost in damage cannot be given: the one before it is, and the user is told.
+        // The listing is read through once to know: a damaged one stops partway.
         var given = last
-        while given >= 0, members[given].stateLost { given -= 1 }
-        for lostState in members[max(given, 0)...last] where lostState.stateLost {
-            log.add(file: DiagnosticFormat.member(StateFile.name, of: lostState.path), offset: nil,
-                    "lost in the damage: the state of \(lostState.name) cannot be given"
-                    + (given >= 0 ? "; the state of \(members[given].name) before it is given instead, without the messages \(lostState.name) stored" : ""))
+        var lostStates = Set(members.indices.filter { members[$0].stateLost })
+        while given >= 0 {
+            let member = members[given]
+            if !member.stateLost, member.hasListing {
+                do {
+                    try member.bundle.forEachStateLine(of: member.listing) { _, _ in }
+                } catch let error as MailKeepError where error.isDamage {
+                    log.add(file: DiagnosticFormat.member(member.listing, of: member.path), offset: nil, "cannot be read: \(error.reason)")
+                    lostStates.insert(given)
+                }
+            }
+            guard lostStates.contains(given) else { break }
+            log.add(file: DiagnosticFormat.member(member.listing, of: member.path), offset: nil,
+                    "lost in the damage: the state of \(member.name) cannot be given"
+                    + (given > 0 ? "; the state before it is given instead, without the messages \(member.name) stored" : ""))
+            given -= 1
         }
         guard given >= 0 else {
             throw MailKeepError.malformed(path: members[last].path, offset: nil, reason: "no state of the history up to this bundle can be read")
         }
+        self.lostStates = lostStates
         chosen = given
         try warnOfUnrelatedFullBundles()
     }
@@ -206,7 +221,7 @@ public final class BundleHistory: SelectiveSource {
     /// content key; a line naming no manifest entry is reported and passed over.
     public func forEachResolvedLine(ofState state: Int, _ body: (Int, StateLine, Int, UInt64) throws -> Void) throws {
         let member = members[state]
-        guard !member.stateLost else { return }
+        guard !lostStates.contains(state) else { return }
         let listing = member.hasListing ? DiagnosticFormat.member(member.listing, of: member.path) : member.path
         var unplaced: [Int: Int] = [:]
         try withoutActuallyEscaping(body) { body in

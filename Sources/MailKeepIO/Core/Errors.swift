@@ -58,6 +58,14 @@ public enum MailKeepError: Error, CustomStringConvertible, Equatable {
         }
     }
 
+    /// True for input found damaged or not what it claims (not an I/O error, not a usage error).
+    public var isDamage: Bool {
+        switch self {
+        case .malformed, .unrecognized, .unsafeEntry: return true
+        case .io, .refused, .invalidArgument: return false
+        }
+    }
+
     /// 64 for a bad command line, 2 for everything else that stops a run (I/O errors and
     /// input that cannot be read on).
     public var exitStatus: Int32 {
