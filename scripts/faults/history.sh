@@ -218,6 +218,9 @@ mkdir Weekly && cp B/*.tar.xz Weekly/
 mailpack M -o Weekly/week2.tar.xz >/dev/null 2>&1 || fail "mailpack of the weekly full bundle failed"
 rc_out 0 mailrestore Weekly -o R9b
 same_census Now R9b
+# The other mailbox packed onto this chain by mistake: written, but named (exit 1).
+rc_out 1 mailpack Other -o other-inc.tar.xz --base B/day3.tar.xz
+said "the base shares no message with the sources: another mailbox's chain?"
 case_ok unrelated-full-bundle-named
 
 # 10. day1's manifest lost in damage (its manifest's xz block damaged): the messages day3's

@@ -45,6 +45,8 @@ public enum ChainRefusal: Error, CustomStringConvertible, Equatable {
 public final class ChainIndex: KnownFiles {
     /// The chain the increment names: the base's chain, then the base.
     public let links: [ChainLink]
+    /// True when some bundle of the chain stores a message.
+    public var holdsMessages: Bool { members.contains { $0.count > 0 } }
     /// The files of the chain's bundles, in the order of `links`.
     public let paths: [String]
     /// The increment's own number as a holder (`links.count`).

@@ -130,6 +130,12 @@ public struct MailPack: MailKeepCommand {
             return ExitStatus.problem
         }
         let held = chain == nil ? "" : " (\(summary.counts.alreadyPresent) already in the chain)"
+        // A mailbox shares most messages with yesterday's backup of it; sharing none, the base
+        // is most likely another mailbox's, and restoring --deleted from it would list all.
+        if let chain, let base, chain.holdsMessages, summary.messages > 0, summary.counts.alreadyPresent == 0 {
+            log.add(file: base, offset: nil, "the base shares no message with the sources: another mailbox's chain? "
+                    + "\(output) is written as its increment; start a new chain (without --base) if it is not")
+        }
         console.diagnose("\(summary.messages) messages\(held), \(formatBytes(summary.counts.bytesWritten)) packed into "
             + "\(formatBytes(bundle.bundleBytes)) (\(chosen.rawValue))"
             + (log.problemCount > 0 ? ", \(log.problemCount) warnings" : ""))
