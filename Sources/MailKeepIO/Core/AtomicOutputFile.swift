@@ -43,6 +43,9 @@ public final class AtomicOutputFile: ByteSink {
                 return (try FileHandleFD.create(candidate, exclusive: true, owner: owner), candidate)
             } catch MailKeepError.io(_, _, EEXIST) where attempts < 8 {
                 attempts += 1
+            } catch MailKeepError.io(_, _, let code) where code == ENOENT || code == ENOTDIR {
+                // The user named the file, not the hidden partial one: say which directory is missing.
+                throw MailKeepError.io(path: path, operation: "write into \(FileSystem.directoryName(path))", errno: code)
             }
         }
     }
