@@ -15,6 +15,36 @@ rc_out() {
     [ "$rc" -eq "$want" ] || { cat "$SCRATCH/out" >&2; fail "'$*' exited $rc, expected $want"; }
 }
 said() { grep -qF -- "$1" "$SCRATCH/out" || { cat "$SCRATCH/out" >&2; fail "${2:-expected}: $1"; }; }
+# edit_bundle SRC DST NEEDLE OLD NEW: DST is SRC written again by Python's tarfile, with OLD
+# replaced by NEW in each file whose name ends with NEEDLE or whose bytes hold it (the
+# manifest and SHA256SUMS left as they were, so only what is checked against them is wrong).
+edit_bundle() {
+    python3 - "$@" <<'PY'
+import io, lzma, sys, tarfile
+src, dst, needle, old, new = sys.argv[1:]
+out = io.BytesIO()
+with tarfile.open(src, "r:xz") as tin, tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tout:
+    for member in tin:
+        data = tin.extractfile(member).read() if member.isfile() else None
+        if data is not None and (member.name.endswith(needle) or needle.encode() in data):
+            data = data.replace(old.encode(), new.encode())
+            member.size = len(data)
+        tout.addfile(member, io.BytesIO(data) if data is not None else None)
+open(dst, "wb").write(lzma.compress(out.getvalue()))
+PY
+}
+# block_of BUNDLE MEMBER_SUFFIX: the compressed offset of the xz block holding that member, plus
+# 100 (`xz -lvv --robot` lists each block's compressed and uncompressed offsets).
+block_of() {
+    python3 - "$1" "$2" <<'PY'
+import io, lzma, subprocess, sys, tarfile
+rows = [l.split("\t") for l in subprocess.run(["xz", "-lvv", "--robot", sys.argv[1]], capture_output=True, text=True).stdout.splitlines()]
+blocks = [(int(r[4]), int(r[5])) for r in rows if r[0] == "block"]
+with tarfile.open(fileobj=io.BytesIO(lzma.decompress(open(sys.argv[1], "rb").read()))) as t:
+    m = next(m for m in t if m.name.endswith(sys.argv[2]))
+print(max(c for c, u in blocks if u <= m.offset) + 100)
+PY
+}
 
 # The mailbox: three attachment-sized messages (each in xz blocks of its own) and four small
 # ones. Day 2 deletes one, flags one and adds one; day 3 moves one and adds one.
@@ -84,19 +114,7 @@ case_ok missing-link-named
 # edited, the tar written again by Python): not the bundle day3 was made against (exit 1).
 mkdir W
 cp B/day1.tar.xz B/day3.tar.xz W/
-python3 - B/day2.tar.xz W/day2.tar.xz <<'PY'
-import io, lzma, sys, tarfile
-src, dst = sys.argv[1:]
-out = io.BytesIO()
-with tarfile.open(src, "r:xz") as tin, tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tout:
-    for member in tin:
-        data = tin.extractfile(member).read() if member.isfile() else None
-        if member.name.endswith("/MANIFEST.jsonl"):
-            data = data.replace(b"history 8", b"history X")
-            member.size = len(data)
-        tout.addfile(member, io.BytesIO(data) if data is not None else None)
-open(dst, "wb").write(lzma.compress(out.getvalue()))
-PY
+edit_bundle B/day2.tar.xz W/day2.tar.xz /MANIFEST.jsonl "history 8" "history X"
 rc_out 1 mailrestore W -o R3
 said "not the bundle this increment was made against" "the wrong link was not refused"
 said "day2.tar.xz"
@@ -174,18 +192,7 @@ case_ok plain-tools-give-every-message-back
 # and the history adds the folder the chosen state has it in, where the user will look.
 mkdir V
 cp B/day2.tar.xz B/day3.tar.xz V/
-python3 - B/day1.tar.xz V/day1.tar.xz <<'PY'
-import io, lzma, sys, tarfile
-src, dst = sys.argv[1:]
-out = io.BytesIO()
-with tarfile.open(src, "r:xz") as tin, tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tout:
-    for member in tin:
-        data = tin.extractfile(member).read() if member.isfile() else None
-        if data is not None and b"<h6@example.org>" in data and "/mail/" in member.name:
-            data = data.replace(b"Message 6.", b"Message X.")
-        tout.addfile(member, io.BytesIO(data) if data is not None else None)
-open(dst, "wb").write(lzma.compress(out.getvalue()))
-PY
+edit_bundle B/day1.tar.xz V/day1.tar.xz "<h6@example.org>" "Message 6." "Message X."
 rc_out 1 mailrestore V -o R7
 said "h6@example.org" "the damaged message was not named"
 said "state day3.tar.xz has this message in folder Archive; not given back" "the folder the state has it in was not named"
@@ -229,19 +236,7 @@ case_ok unrelated-full-bundle-named
 # by file name (exit 1: its damage is reported).
 mkdir L
 cp B/day2.tar.xz B/day3.tar.xz L/
-manifest_block=$(python3 - B/day1.tar.xz <<'PY'
-# The compressed offset of the xz block holding MANIFEST.jsonl, plus 100: `xz -lvv --robot`
-# lists each block's compressed and uncompressed offsets (columns 5 and 6).
-import io, lzma, subprocess, sys, tarfile
-rows = [l.split("\t") for l in subprocess.run(["xz", "-lvv", "--robot", sys.argv[1]], capture_output=True, text=True).stdout.splitlines()]
-blocks = [(int(r[4]), int(r[5])) for r in rows if r[0] == "block"]
-data = lzma.decompress(open(sys.argv[1], "rb").read())
-with tarfile.open(fileobj=io.BytesIO(data)) as t:
-    m = next(m for m in t if m.name.endswith("/MANIFEST.jsonl"))
-print(max(c for c, u in blocks if u <= m.offset) + 100)
-PY
-)
-flip B/day1.tar.xz "$manifest_block" 0x10 L/day1.tar.xz
+flip B/day1.tar.xz "$(block_of B/day1.tar.xz /MANIFEST.jsonl)" 0x10 L/day1.tar.xz
 rc_out 1 mailrestore L -o R10
 said "day1.tar.xz: its manifest is lost"
 said "message(s) of this state are held by L/day1.tar.xz, whose manifest is lost"
@@ -253,16 +248,6 @@ case_ok chain-member-with-a-lost-manifest-costs-only-its-messages
 # 11. day3's STATE.tsv lost in damage (its xz block flipped): its manifest must not pass for the
 # mailbox. The state of day2 is given instead, and the user is told (exit 1); --deleted lists
 # nothing that day2 still held.
-block_of() {   # block_of BUNDLE MEMBER_SUFFIX: compressed offset of the xz block holding it, plus 100
-    python3 - "$1" "$2" <<'PY'
-import io, lzma, subprocess, sys, tarfile
-rows = [l.split("\t") for l in subprocess.run(["xz", "-lvv", "--robot", sys.argv[1]], capture_output=True, text=True).stdout.splitlines()]
-blocks = [(int(r[4]), int(r[5])) for r in rows if r[0] == "block"]
-with tarfile.open(fileobj=io.BytesIO(lzma.decompress(open(sys.argv[1], "rb").read()))) as t:
-    m = next(m for m in t if m.name.endswith(sys.argv[2]))
-print(max(c for c, u in blocks if u <= m.offset) + 100)
-PY
-}
 mkdir T
 cp B/day1.tar.xz B/day2.tar.xz T/
 flip B/day3.tar.xz "$(block_of B/day3.tar.xz /STATE.tsv)" 0x10 T/day3.tar.xz
