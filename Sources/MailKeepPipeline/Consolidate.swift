@@ -30,8 +30,8 @@ public struct Consolidation {
     public func newest() throws -> String { try ChainIndex.newest(of: bundles) }
 
     /// What the bundle written is opened with: every folder of the newest state for its
-    /// header, and keeping the history, the older states and the time of the newest, which
-    /// is the bundle's own state.
+    /// header, keeping the history the older states, and the newest bundle's time: the
+    /// bundle's own state is that bundle's, and `--as-of` must find it where it found that one.
     public struct Layout {
         public var folders: [[String]]
         public var history: [HistoryState]?
@@ -51,6 +51,15 @@ public struct Consolidation {
     public func run(into makeSink: (Layout) throws -> BundleWriter, progress: ProgressReporter? = nil) throws -> Int {
         let newest = try newest()
         let chain = try ChainIndex.open(base: newest, knowFiles: false, log: log)
+        // A bundle given that the chain does not hold (another chain's, an older week's) would
+        // be left out of the full bundle, and deleted with the chain once it verifies.
+        let linked = Set(chain.links.map(\.id))
+        for path in try ChainIndex.bundleFiles(of: bundles) {
+            guard let id = try ChainIndex.id(of: path), linked.contains(id) else {
+                throw MailKeepError.refused(path: path, reason: "not a bundle of the chain of \(newest), the newest given; "
+                                            + "nothing written: consolidate one chain at a time, giving its bundles or its directory alone")
+            }
+        }
         var readers = [BundleReader?](repeating: nil, count: chain.paths.count)
         func reader(_ holder: Int) throws -> BundleReader {
             if let open = readers[holder] { return open }
@@ -92,7 +101,7 @@ public struct Consolidation {
             HistoryState(created: origin.created, id: origin.id, name: origin.name, state: HistoryState.listing(index))
         } : nil
         let folderPaths = folders.sorted().map(StateLine.components(ofFolder:))
-        let sink = try makeSink(Layout(folders: folderPaths, history: history, created: keeping ? chain.links.last?.created : nil))
+        let sink = try makeSink(Layout(folders: folderPaths, history: history, created: chain.links.last?.created))
         do {
             for folder in folderPaths { try sink.prepareFolder(folder) }
             var written = 0

@@ -252,7 +252,8 @@ mkdir T
 cp B/day1.tar.xz B/day2.tar.xz T/
 flip B/day3.tar.xz "$(block_of B/day3.tar.xz /STATE.tsv)" 0x10 T/day3.tar.xz
 rc_out 1 mailrestore T -o R11
-said "day3.tar.xz[STATE.tsv]: lost in the damage: the state of day3.tar.xz cannot be given; the state before it is given instead"
+said "day3.tar.xz[STATE.tsv]: lost in the damage: the state of day3.tar.xz cannot be given"
+said "the state of day2.tar.xz (" "the state given instead was not named"
 mailrestore B/day1.tar.xz B/day2.tar.xz -o R11-day2 >/dev/null 2>&1 || fail "restoring day2's state failed"
 same_census R11-day2 R11
 rc_out 1 mailscan T --deleted
@@ -280,3 +281,23 @@ flip B/day3.tar.xz "$(block_of B/day3.tar.xz /MANIFEST.jsonl)" 0x10 day3-no-mani
 rc_out 1 mailrestore day3-no-manifest.tar.xz -o R12b
 [ "$(maildir_count R12b)" -eq 1 ] || fail "day3 without its manifest gave back $(maildir_count R12b) of the 1 message it stores"
 case_ok damaged-newest-increment-never-passes-for-the-state
+# day2's STATE.tsv damaged instead, in the middle of the chain: --deleted still answers from
+# the other states, and says that day2's state is left out (exit 1).
+mkdir T2
+cp B/day1.tar.xz B/day3.tar.xz T2/
+flip B/day2.tar.xz "$(block_of B/day2.tar.xz /STATE.tsv)" 0x10 T2/day2.tar.xz
+rc_out 1 mailscan T2 --deleted
+said "the state of day2.tar.xz is left out of what the history tells"
+case_ok damaged-middle-state-is-named
+
+# 13. Consolidating takes the newest bundle's time, so --as-of finds the full bundle where it
+# found that bundle; a directory that holds another chain as well is refused, nothing written.
+rc_out 0 mailpack --consolidate B -o C13.tar.xz
+day3_created=$(tar -xJOf B/day3.tar.xz day3/mailkeep-bundle.json | python3 -c 'import json,sys; print(json.load(sys.stdin)["created"])')
+rc_out 0 mailrestore C13.tar.xz --as-of "$day3_created" -o R13
+same_census Now R13
+mkdir Two && cp B/*.tar.xz Two/ && cp other.tar.xz Two/
+rc_out 2 mailpack --consolidate Two -o C13b.tar.xz
+said "not a bundle of the chain of Two/other.tar.xz, the newest given"
+[ ! -e C13b.tar.xz ] || fail "a consolidation of two chains was written"
+case_ok consolidation-keeps-its-time-and-one-chain

@@ -56,6 +56,8 @@ public final class BundleHistory: SelectiveSource {
     private let log: WarningLog
     /// The states that cannot be read: a listing lost or damaged.
     private let lostStates: Set<Int>
+    /// The older states lost or cut short in damage that have been reported.
+    private var reportedLost = Set<Int>()
     /// The states whose lines held by a bundle with a lost manifest have been counted.
     private var reportedUnplaced = Set<Int>()
 
@@ -184,12 +186,15 @@ public final class BundleHistory: SelectiveSource {
             }
             guard lostStates.contains(given) else { break }
             log.add(file: DiagnosticFormat.member(member.listing, of: member.path), offset: nil,
-                    "lost in the damage: the state of \(member.name) cannot be given"
-                    + (given > 0 ? "; the state before it is given instead, without the messages \(member.name) stored" : ""))
+                    "lost in the damage: the state of \(member.name) cannot be given")
             given -= 1
         }
         guard given >= 0 else {
             throw MailKeepError.malformed(path: members[last].path, offset: nil, reason: "no state of the history up to this bundle can be read")
+        }
+        if given < last {
+            log.notice(file: members[given].path, "the state of \(members[given].name) (\(iso8601UTC(members[given].created))) is given instead, "
+                       + "without what the \(last - given) lost state(s) after it changed")
         }
         self.lostStates = lostStates
         chosen = given
@@ -221,22 +226,38 @@ public final class BundleHistory: SelectiveSource {
     /// content key; a line naming no manifest entry is reported and passed over.
     public func forEachResolvedLine(ofState state: Int, _ body: (Int, StateLine, Int, UInt64) throws -> Void) throws {
         let member = members[state]
-        guard !lostStates.contains(state) else { return }
         let listing = member.hasListing ? DiagnosticFormat.member(member.listing, of: member.path) : member.path
+        // An older state lost in damage is passed over, as what it held is still met in the
+        // states around it; the user is told once that answers leave it out.
+        guard !lostStates.contains(state) else {
+            if reportedLost.insert(state).inserted {
+                log.add(file: listing, offset: nil, "lost in the damage: the state of \(member.name) is left out of what the history tells")
+            }
+            return
+        }
         var unplaced: [Int: Int] = [:]
-        try withoutActuallyEscaping(body) { body in
-            try member.bundle.forEachStateLine(of: member.listing) { number, line in
-                guard let holder = member.holders[line.holder] else {
-                    unplaced[line.holder, default: 0] += 1
-                    return
+        var lastLine = 1
+        do {
+            try withoutActuallyEscaping(body) { body in
+                try member.bundle.forEachStateLine(of: member.listing) { number, line in
+                    lastLine = number
+                    guard let holder = member.holders[line.holder] else {
+                        unplaced[line.holder, default: 0] += 1
+                        return
+                    }
+                    guard let key = self.members[holder].bundle.manifest.contentKey(atLine: line.entry) else {
+                        self.log.add(file: listing, offset: nil,
+                                     "line \(number): entry \(line.entry) of \(self.members[holder].name)'s manifest (bundle \(line.holder) of the chain) does not exist; "
+                                     + "the message in folder \(line.folder.isEmpty ? "INBOX" : line.folder) cannot be given back")
+                        return
+                    }
+                    try body(number, line, holder, key)
                 }
-                guard let key = self.members[holder].bundle.manifest.contentKey(atLine: line.entry) else {
-                    self.log.add(file: listing, offset: nil,
-                                 "line \(number): entry \(line.entry) of \(self.members[holder].name)'s manifest (bundle \(line.holder) of the chain) does not exist; "
-                                 + "the message in folder \(line.folder.isEmpty ? "INBOX" : line.folder) cannot be given back")
-                    return
-                }
-                try body(number, line, holder, key)
+            }
+        } catch let error as MailKeepError where error.isDamage && state != chosen {
+            if reportedLost.insert(state).inserted {
+                log.add(file: listing, offset: error.offset, (lastLine > 1 ? "cannot be read past line \(lastLine)" : "cannot be read")
+                        + " (\(error.reason)): the rest of the state of \(member.name) is left out of what the history tells")
             }
         }
         // Once per state, however often it is read.
@@ -344,7 +365,7 @@ public final class BundleHistory: SelectiveSource {
         var state = chosen - 1
         while !pending.isEmpty, state >= 0 {
             let bundle = members[state].bundle
-            if members[state].hasListing {
+            if members[state].hasListing || lostStates.contains(state) {
                 try forEachResolvedLine(ofState: state) { _, line, holder, key in
                     guard pending.remove(key) != nil else { return }
                     try body(line, holder, state)

@@ -238,7 +238,7 @@ public final class BundleReader: MessageSource, StoredBundle {
         switch stateListings[listing] {
         case nil:
             guard listing == StateFile.name else {
-                throw MailKeepError.malformed(path: path, offset: nil, reason: "its header names the state \(listing), which it does not hold")
+                throw MailKeepError.malformed(path: path, offset: nil, reason: "its header names the state \(listing), which is not in it (lost in damage, or left out)")
             }
             return try manifest.forEachAsState(holder: stateHolders - 1, body)
         case let .span(offset, size)?:

@@ -188,18 +188,23 @@ public final class ChainIndex: KnownFiles {
         }.map { FileSystem.join(directory, $0) }.filter { (try? FileSystem.kind($0, followLinks: true)) == .regular }
     }
 
+    /// The bundle files `paths` name: a directory stands for the bundles in it.
+    public static func bundleFiles(of paths: [String]) throws -> [String] {
+        try paths.flatMap { path in try FileSystem.kind(path, followLinks: true) == .directory ? try bundleFiles(in: path) : [path] }
+    }
+
+    /// The id a bundle's header gives it (nil for a bundle packed before ids existed).
+    public static func id(of path: String) throws -> String? { try BundleListing.header(of: path).id }
+
     /// The newest of `paths` (by `created`; in one second, the longest chain). A directory
     /// stands for the bundles in it, as for `--base`. A bundle whose header cannot be read is
     /// an error, in a directory too: it may be the newest, and passing over it would write an
     /// older state as if it were the last.
     public static func newest(of paths: [String]) throws -> String {
         var listed: [(path: String, created: Int64, links: Int)] = []
-        for path in paths {
-            let files = try FileSystem.kind(path, followLinks: true) == .directory ? try bundleFiles(in: path) : [path]
-            for file in files {
-                let header = try BundleListing.header(of: file)
-                listed.append((file, header.created ?? 0, header.chain?.count ?? 0))
-            }
+        for file in try bundleFiles(of: paths) {
+            let header = try BundleListing.header(of: file)
+            listed.append((file, header.created ?? 0, header.chain?.count ?? 0))
         }
         guard let newest = listed.max(by: { ($0.created, $0.links, $0.path) < ($1.created, $1.links, $1.path) }) else {
             throw MailKeepError.invalidArgument(reason: "no bundle given")
