@@ -177,9 +177,11 @@ public final class BundleReader: MessageSource, StoredBundle {
     package func manifestFromXZIndex() throws -> (manifest: BundleManifest, header: [UInt8]?)? {
         guard spool == nil, !VolumeSource.isFirstVolume(path) else { return nil }
         let index = try XZBlockIndex(path: path)
+        // Tar headers at block starts and the bundle's header are glanced at, decoding each block
+        // only as far as they go: the state listing's block, say, is decoded whole only when read.
         func decode(_ offset: Int64, _ length: Int64) throws -> [UInt8] {
             let sink = ByteArraySink()
-            _ = try index.read(offset: offset, length: min(length, index.uncompressedSize - offset), into: sink)
+            _ = try index.read(offset: offset, length: min(length, index.uncompressedSize - offset), into: sink, stoppingEarly: true)
             return sink.bytes
         }
         for block in index.blocks.reversed() {

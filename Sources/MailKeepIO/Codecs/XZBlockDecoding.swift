@@ -40,7 +40,7 @@ enum XZBlockDecoding {
     /// is complete. Returns the offset just after the block. Throws `Failure`, or what `read`
     /// and `output` throw.
     static func decode(header: UnsafeRawBufferPointer, check: lzma_check, unpaddedSize: lzma_vli? = nil,
-                       dataStart: Int64, end: Int64?,
+                       dataStart: Int64, end: Int64?, outputLimit: Int64? = nil,
                        read: (UnsafeMutableRawBufferPointer, Int64) throws -> Int,
                        output: (UnsafeRawBufferPointer) throws -> Void) throws -> Int64 {
         let input = UnsafeMutableRawBufferPointer.allocate(byteCount: codecBufferSize, alignment: 16)
@@ -63,6 +63,7 @@ enum XZBlockDecoding {
             let started = lzma_block_decoder(stream, options)
             guard started == LZMA_OK else { throw Failure(reason: "cannot start the block decoder: \(lzmaDescription(started))") }
             var position = dataStart
+            var total: Int64 = 0
             while true {
                 if stream.pointee.avail_in == 0 && position < (end ?? .max) {
                     let wanted = Int(min(Int64(input.count), (end ?? .max) - position))
@@ -73,10 +74,13 @@ enum XZBlockDecoding {
                     stream.pointee.avail_in = n
                 }
                 stream.pointee.next_out = decoded.baseAddress!.assumingMemoryBound(to: UInt8.self)
-                stream.pointee.avail_out = decoded.count
+                stream.pointee.avail_out = Int(min(Int64(decoded.count), (outputLimit ?? .max) - total))
                 let status = lzma_code(stream, end.map { position < $0 } ?? true ? LZMA_RUN : LZMA_FINISH)
                 let count = decoded.count - stream.pointee.avail_out
                 if count > 0 { try output(UnsafeRawBufferPointer(rebasing: decoded[0..<count])) }
+                total += Int64(count)
+                // A glance at the block's start ends here, short of the block's check.
+                if let outputLimit, total >= outputLimit { return position }
                 if status == LZMA_STREAM_END { return position - Int64(stream.pointee.avail_in) }
                 guard status == LZMA_OK else { throw Failure(reason: lzmaDescription(status)) }
             }

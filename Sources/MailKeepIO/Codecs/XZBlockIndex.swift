@@ -129,19 +129,22 @@ public final class XZBlockIndex {
     /// Writes the uncompressed bytes `[offset, offset + length)` to `sink`, decoding only the
     /// blocks that hold them. Returns how many blocks it decoded.
     @discardableResult
-    public func read(offset: Int64, length: Int64, into sink: ByteSink) throws -> Int {
+    /// `stoppingEarly`: decode a block only as far as the range goes, without reaching its check;
+    /// for a glance at what a block begins with (a tar header), never for bytes that are used
+    /// as content, as the block's check is what says they are intact.
+    public func read(offset: Int64, length: Int64, into sink: ByteSink, stoppingEarly: Bool = false) throws -> Int {
         guard offset >= 0, length >= 0, offset + length <= uncompressedSize else {
             throw MailKeepError.malformed(path: path, offset: nil,
                                           reason: "range \(offset)+\(length) is outside the \(uncompressedSize) uncompressed bytes")
         }
         let covering = blocks(covering: offset, length: length)
         for block in covering {
-            try decode(block, keeping: offset..<(offset + length), into: sink)
+            try decode(block, keeping: offset..<(offset + length), into: sink, stoppingEarly: stoppingEarly)
         }
         return covering.count
     }
 
-    private func decode(_ block: XZBlock, keeping wanted: Range<Int64>, into sink: ByteSink) throws {
+    private func decode(_ block: XZBlock, keeping wanted: Range<Int64>, into sink: ByteSink, stoppingEarly: Bool) throws {
         func malformed(_ reason: String) -> MailKeepError {
             .malformed(path: path, offset: block.compressedOffset, reason: "xz block: \(reason)")
         }
@@ -160,6 +163,7 @@ public final class XZBlockIndex {
                 try XZBlockDecoding.decode(header: UnsafeRawBufferPointer(rebasing: bytes[0..<headerSize]), check: block.check,
                                            unpaddedSize: block.unpaddedSize, dataStart: block.compressedOffset + Int64(headerSize),
                                            end: block.compressedOffset + block.totalSize,
+                                           outputLimit: stoppingEarly ? wanted.upperBound - block.uncompressedOffset : nil,
                                            read: { try Self.pread(file, into: $0, at: $1) }) { piece in
                     let chunk = produced..<(produced + Int64(piece.count))
                     let overlap = chunk.clamped(to: wanted)
@@ -173,7 +177,7 @@ public final class XZBlockIndex {
         } catch let failure as XZBlockDecoding.Failure {
             throw malformed(failure.reason)
         }
-        guard produced == block.uncompressedOffset + block.uncompressedSize else {
+        guard stoppingEarly || produced == block.uncompressedOffset + block.uncompressedSize else {
             throw malformed("block size disagrees with the index")
         }
     }
