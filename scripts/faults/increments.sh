@@ -75,23 +75,31 @@ expect_rc 0 mailpack Mail -o day2.tar.xz --base day1.tar.xz
 resolve Mail day1.tar.xz day2.tar.xz
 case_ok unchanged-costs-only-state
 
-# 2. Flag changes, a move, deletions and new mail: only the new mail is stored, and the state
-# still describes the Maildir exactly.
-python3 - Mail <<'EOF'
+# change_maildir ROOT FLAGGED DELETED MOVED NEW PREFIX TAG: of ROOT's cur/ files in name order,
+# the first FLAGGED get the flags FS, the next DELETED are deleted and the next MOVED go to
+# Sent/cur/; NEW messages arrive in new/ as PREFIX0.TAG.host, PREFIX1.TAG.host, ...
+change_maildir() {
+    python3 - "$@" <<'EOF'
 import glob, os, sys
-root = sys.argv[1]
+root, prefix, tag = sys.argv[1], sys.argv[6], sys.argv[7]
+flagged, deleted, moved, new = map(int, sys.argv[2:6])
 files = sorted(glob.glob(os.path.join(root, "**", "cur", "*"), recursive=True))
-for f in files[:30]:
+for f in files[:flagged]:
     d, n = os.path.split(f)
     os.rename(f, os.path.join(d, n.split(":2,")[0] + ":2,FS"))
-for f in files[30:40]:
+for f in files[flagged:flagged + deleted]:
     os.remove(f)
-for f in files[40:45]:
+for f in files[flagged + deleted:flagged + deleted + moved]:
     os.rename(f, os.path.join(root, "Sent", "cur", os.path.basename(f)))
-for i in range(5):
-    with open(os.path.join(root, "new", f"17000000{i}.new.host"), "w") as out:
-        out.write(f"From: a@example.org\nSubject: new {i}\nMessage-ID: <new{i}@example.org>\n\nbody {i}\n")
+for i in range(new):
+    with open(os.path.join(root, "new", f"{prefix}{i}.{tag}.host"), "w") as out:
+        out.write(f"From: a@example.org\nSubject: {tag} {i}\nMessage-ID: <{tag}{i}@example.org>\n\nbody {i}\n")
 EOF
+}
+
+# 2. Flag changes, a move, deletions and new mail: only the new mail is stored, and the state
+# still describes the Maildir exactly.
+change_maildir Mail 30 10 5 5 17000000 new
 expect_rc 0 mailpack Mail -o day3.tar.xz --base day2.tar.xz
 [ "$(stored day3.tar.xz)" -eq 5 ] || fail "day3.tar.xz stores $(stored day3.tar.xz) messages, not the 5 new ones"
 resolve Mail day1.tar.xz day2.tar.xz day3.tar.xz
@@ -221,19 +229,7 @@ rm -rf K KM && mkdir K
 gen_mail maildir --messages 60 --layout nested KM >/dev/null
 expect_rc 0 mailpack KM -o K/k1.tar.xz
 sleep 1
-python3 - KM <<'EOF'
-import glob, os, sys
-root = sys.argv[1]
-files = sorted(glob.glob(os.path.join(root, "**", "cur", "*"), recursive=True))
-for f in files[:10]:
-    d, n = os.path.split(f)
-    os.rename(f, os.path.join(d, n.split(":2,")[0] + ":2,FS"))
-for f in files[10:16]:
-    os.remove(f)
-for i in range(3):
-    with open(os.path.join(root, "new", f"17000001{i}.kept.host"), "w") as out:
-        out.write(f"From: a@example.org\nSubject: kept {i}\nMessage-ID: <kept{i}@example.org>\n\nbody {i}\n")
-EOF
+change_maildir KM 10 6 0 3 17000001 kept
 expect_rc 0 mailpack KM -o K/k2.tar.xz --base K/k1.tar.xz
 sleep 1
 python3 - KM <<'EOF'
