@@ -170,23 +170,30 @@ public final class BundleHistory: SelectiveSource {
             }
             last = atOrBefore
         }
-        // A state lost in damage cannot be given: the one before it is, and the user is told.
-        // The listing is read through once to know: a damaged one stops partway.
+        (chosen, lostStates) = try Self.lastReadableState(atOrBefore: last, of: members, log: log)
+        try warnOfUnrelatedFullBundles()
+    }
+
+    /// The state to give: `last`, or where its listing was lost in damage, the newest state
+    /// before it that can be read, the user told which. Each listing tried is read through
+    /// once, as a damaged one stops partway. Also returns every state known lost.
+    private static func lastReadableState(atOrBefore last: Int, of members: [Member], log: WarningLog) throws -> (Int, Set<Int>) {
         var given = last
         var lostStates = Set(members.indices.filter { members[$0].stateLost })
         while given >= 0 {
             let member = members[given]
+            var reason = ""
             if !member.stateLost, member.hasListing {
                 do {
                     try member.bundle.forEachStateLine(of: member.listing) { _, _ in }
                 } catch let error as MailKeepError where error.isDamage {
-                    log.add(file: DiagnosticFormat.member(member.listing, of: member.path), offset: nil, "cannot be read: \(error.reason)")
+                    reason = " (\(error.reason))"
                     lostStates.insert(given)
                 }
             }
             guard lostStates.contains(given) else { break }
             log.add(file: DiagnosticFormat.member(member.listing, of: member.path), offset: nil,
-                    "lost in the damage: the state of \(member.name) cannot be given")
+                    "lost in the damage: the state of \(member.name) cannot be given" + reason)
             given -= 1
         }
         guard given >= 0 else {
@@ -196,9 +203,7 @@ public final class BundleHistory: SelectiveSource {
             log.notice(file: members[given].path, "the state of \(members[given].name) (\(iso8601UTC(members[given].created))) is given instead, "
                        + "without what the \(last - given) lost state(s) after it changed")
         }
-        self.lostStates = lostStates
-        chosen = given
-        try warnOfUnrelatedFullBundles()
+        return (given, lostStates)
     }
 
     /// A full bundle after another state starts a new chain of the same mailbox (the weekly
