@@ -169,6 +169,7 @@ flip B/day1.tar.xz mid 0x55 D/day1.tar.xz
 rc_out 1 mailrestore D -o R5
 said "day1.tar.xz" "the damaged bundle was not named"
 grep -q "h[123]@example.org" "$SCRATCH/out" || { cat "$SCRATCH/out" >&2; fail "the damaged message was not named by its Message-ID"; }
+said "state day3.tar.xz has this message in folder INBOX; not given back" "the history did not name the message it could not give back"
 [ "$(maildir_count R5)" -eq "$(($(maildir_count Now) - 1))" ] || fail "the messages outside the damage were not all restored"
 rc_out 1 mailverify D
 grep -q "h[123]@example.org" "$SCRATCH/out" || fail "mailverify did not name the damaged message"

@@ -325,13 +325,14 @@ public final class BundleHistory: SelectiveSource {
                     at += 1
                 }
             }
-            // The bundle named each message it could not give back, with the folder it had
-            // when stored; where the state has moved it since, the user looks for it there.
-            for pick in group where !readBack.contains(Int(pick.entry))
-                && bundle.manifest.entry(atLine: Int(pick.entry))?.folder != pick.line.folder {
+            // Every message of the state that did not come back is named here, with the folder
+            // the state has it in (where the user will look; the bundle knows only the folder
+            // it was stored in, and does not name every message a damaged block took).
+            for pick in group where !readBack.contains(Int(pick.entry)) {
                 let state = deleted ? "an earlier state" : "state \(chosenMember.name)"
+                let id = bundle.manifest.entry(atLine: Int(pick.entry))?.messageID.map { ", Message-ID \($0)" } ?? ""
                 log.add(file: bundle.bundlePath, offset: nil,
-                        "manifest line \(pick.entry + 1) (named above): \(state) has this message in folder \(pick.line.folder.isEmpty ? "INBOX" : pick.line.folder); not given back")
+                        "manifest line \(pick.entry + 1)\(id): \(state) has this message in folder \(pick.line.folder.isEmpty ? "INBOX" : pick.line.folder); not given back")
             }
             start = end
         }
